@@ -1,0 +1,57 @@
+/* main.c: the sealgate binary: dispatch to the subcommand named by the first argument. */
+#include <stdarg.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/banned.h"
+
+static int cli_help(int argc, char **argv);
+
+/* One row per verb; keep the order of design.md's table. */
+static const cli_command commands[] = {
+    {"version", cli_version, "print the version and the linked library versions"},
+    {"help", cli_help, "show this help"},
+};
+
+int cli_fail(const char *verb, const util_error *err, const char *text, size_t len)
+{
+    fprintf(stderr, "sealgate %s: ", verb);
+    util_error_print(stderr, err, text, len);
+    return CLI_USAGE;
+}
+
+int cli_usage(const char *verb, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "sealgate %s: ", verb);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_USAGE;
+}
+
+static int cli_help(int argc, char **argv)
+{
+    printf("usage: sealgate <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        printf("  %-8s %s\n", commands[i].name, commands[i].summary);
+    printf("\n'sealgate <command> --help' describes a command; docs/ has the details.\n");
+    return CLI_OK;
+}
+
+int main(int argc, char **argv)
+{
+    const char *verb = argc > 1 ? argv[1] : NULL;
+    if (!verb || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+        cli_help(0, NULL);
+        return verb ? CLI_OK : CLI_USAGE;
+    }
+    if (strcmp(verb, "--version") == 0)
+        return cli_version(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].name, verb) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "sealgate: unknown command '%s' (see 'sealgate --help')\n", verb);
+    return CLI_USAGE;
+}

@@ -1,0 +1,34 @@
+# lib.sh: shared helpers for shell tests. Source it first; it sets `set -euo pipefail`, makes
+# a temp folder $T removed on exit, and gives assertions that print what differed.
+set -euo pipefail
+: "${SEALGATE:?run under ctest, or set SEALGATE to the binary}"
+: "${SEALGATE_SOURCE_DIR:?}"
+SHARED="$SEALGATE_SOURCE_DIR/../shared"
+FIXTURES="$SHARED/fixtures"
+T=$(mktemp -d "${TMPDIR:-/tmp}/sealgate-test.XXXXXX")
+_cleanups=()
+on_exit() { local c; for c in "${_cleanups[@]}"; do eval "$c" || true; done; rm -rf "$T"; }
+trap on_exit EXIT
+defer() { _cleanups+=("$1"); }
+
+fails=0
+passes=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+pass() { passes=$((passes + 1)); }
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() { if [ "$1" == "$2" ]; then pass; else fail "$3: got '$1', expected '$2'"; fi; }
+# expect_contains HAYSTACK NEEDLE WHAT
+expect_contains() { if [[ "$1" == *"$2"* ]]; then pass; else fail "$3: '$2' not in: $1"; fi; }
+expect_not_contains() { if [[ "$1" != *"$2"* ]]; then pass; else fail "$3: '$2' unexpectedly in: $1"; fi; }
+# expect_exit CODE WHAT -- CMD...: run CMD, capture stdout in $out and stderr in $err.
+expect_exit() {
+    local want=$1 what=$2; shift 3
+    local rc=0
+    "$@" >"$T/.out" 2>"$T/.err" || rc=$?
+    out=$(cat "$T/.out"); err=$(cat "$T/.err")
+    if [ "$rc" == "$want" ]; then pass; else fail "$what: exit $rc, expected $want; stderr: $err"; fi
+}
+# A free TCP port on loopback.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Finish: print the tally, exit non-zero on any failure.
+finish() { echo "$passes passed, $fails failed"; [ "$fails" == 0 ]; }

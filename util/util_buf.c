@@ -1,0 +1,134 @@
+/* util_buf.c: byte slices and growable buffers. */
+#include "util/util.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/banned.h"
+
+util_slice util_slice_cstr(const char *s)
+{
+    return (util_slice){s, s ? strlen(s) : 0};
+}
+
+bool util_slice_eq(util_slice a, util_slice b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+bool util_slice_eq_cstr(util_slice a, const char *s)
+{
+    return util_slice_eq(a, util_slice_cstr(s));
+}
+
+void util_buf_init(util_buf *b)
+{
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void util_buf_release(util_buf *b)
+{
+    free(b->data);
+    util_buf_init(b);
+}
+
+void util_buf_release_secret(util_buf *b)
+{
+    if (b->data)
+        sodium_memzero(b->data, b->cap);
+    util_buf_release(b);
+}
+
+int util_buf_reserve(util_buf *b, size_t extra)
+{
+    size_t need, cap;
+    char *data;
+    if (extra > SIZE_MAX / 2 - b->len)
+        return UTIL_ENOMEM;
+    need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    data = realloc(b->data, cap);
+    if (!data)
+        return UTIL_ENOMEM;
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+int util_buf_append(util_buf *b, const void *data, size_t len)
+{
+    if (util_buf_reserve(b, len) < 0)
+        return UTIL_ENOMEM;
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int util_buf_puts(util_buf *b, const char *s)
+{
+    return util_buf_append(b, s, strlen(s));
+}
+
+int util_buf_printf(util_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || util_buf_reserve(b, (size_t)n) < 0)
+        return UTIL_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int util_buf_json_escape(util_buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        char esc[6];
+        size_t n = 0;
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            n = 2;
+        } else if (ch == '\n' || ch == '\t' || ch == '\r') {
+            esc[0] = '\\';
+            esc[1] = ch == '\n' ? 'n' : ch == '\t' ? 't' : 'r';
+            n = 2;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[ch >> 4];
+            esc[5] = hex[ch & 15];
+            n = 6;
+        }
+        if (!n)
+            continue;
+        if (util_buf_append(b, s + run, i - run) < 0 || util_buf_append(b, esc, n) < 0)
+            return UTIL_ENOMEM;
+        run = i + 1;
+    }
+    return util_buf_append(b, s + run, len - run);
+}
+
+char *util_buf_steal(util_buf *b, size_t *len_out)
+{
+    char *data = b->data;
+    if (len_out)
+        *len_out = b->len;
+    util_buf_init(b);
+    return data;
+}
