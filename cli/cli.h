@@ -22,6 +22,16 @@ int cli_fail(const char *verb, const util_error *err, const char *text, size_t l
 /* Print "sealgate VERB: message" to stderr; returns CLI_USAGE. */
 int cli_usage(const char *verb, const char *fmt, ...) UTIL_PRINTF(2, 3);
 
+int cli_check(int argc, char **argv);
+int cli_test(int argc, char **argv);
+int cli_serve(int argc, char **argv);
+int cli_verify(int argc, char **argv);
+int cli_keygen(int argc, char **argv);
+int cli_seal(int argc, char **argv);
+int cli_unseal(int argc, char **argv);
+int cli_reseal(int argc, char **argv);
+int cli_gate(int argc, char **argv);
+int cli_audit(int argc, char **argv);
 int cli_version(int argc, char **argv);
 
 #endif

@@ -9,6 +9,16 @@ static int cli_help(int argc, char **argv);
 
 /* One row per verb; keep the order of design.md's table. */
 static const cli_command commands[] = {
+    {"serve", cli_serve, "run the HTTPS admission webhook (/validate, /mutate)"},
+    {"check", cli_check, "run the rules over manifest files, offline (the CI gate)"},
+    {"test", cli_test, "run the tests that ship beside rule files"},
+    {"keygen", cli_keygen, "make a sealing key pair"},
+    {"seal", cli_seal, "seal a Secret (or one value) for git"},
+    {"unseal", cli_unseal, "unseal a sealed Secret (break-glass)"},
+    {"reseal", cli_reseal, "re-seal every value of a sealed Secret to a new key"},
+    {"verify", cli_verify, "verify commit signatures of a config repo"},
+    {"gate", cli_gate, "verify, check and unseal a commit: ready-to-apply manifests"},
+    {"audit", cli_audit, "policy and drift report for objects that already run"},
     {"version", cli_version, "print the version and the linked library versions"},
     {"help", cli_help, "show this help"},
 };
