@@ -1,0 +1,425 @@
+/* seal_value.c: one sealed value, `sg1:` + base64url of header and XChaCha20-Poly1305
+ * ciphertext, byte for byte as docs/sealing.md "Sealed value format" specifies. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto/seal.h"
+#include "util/limits.h"
+#include "util/banned.h"
+
+/* Offsets of the binary header (docs/sealing.md). */
+enum {
+    SEAL_OFF_SCOPE = 0,
+    SEAL_OFF_KID = 1,
+    SEAL_OFF_HINTS = 9, /* 2 bytes each: namespace, name, item */
+    SEAL_OFF_EPK = 15,
+    SEAL_OFF_NONCE = 47,
+    SEAL_HDR_SIZE = 71,
+    SEAL_TAG_SIZE = crypto_aead_xchacha20poly1305_ietf_ABYTES,
+    SEAL_MIN_SIZE = SEAL_HDR_SIZE + SEAL_TAG_SIZE,
+    SEAL_PREFIX_LEN = 4,
+};
+
+#define SEAL_VARIANT   sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define SEAL_HKDF_INFO "sealgate sg1 xchacha20poly1305"
+
+bool seal_scope_parse(seal_scope *out, const char *s)
+{
+    if (strcmp(s, "strict") == 0)
+        *out = SEAL_SCOPE_STRICT;
+    else if (strcmp(s, "namespace") == 0 || strcmp(s, "namespace-wide") == 0)
+        *out = SEAL_SCOPE_NAMESPACE;
+    else if (strcmp(s, "cluster") == 0 || strcmp(s, "cluster-wide") == 0)
+        *out = SEAL_SCOPE_CLUSTER;
+    else
+        return false;
+    return true;
+}
+
+const char *seal_scope_name(seal_scope scope)
+{
+    switch (scope) {
+    case SEAL_SCOPE_STRICT:
+        return "strict";
+    case SEAL_SCOPE_NAMESPACE:
+        return "namespace";
+    case SEAL_SCOPE_CLUSTER:
+        return "cluster";
+    default:
+        return "unset";
+    }
+}
+
+/* HKDF-SHA-256 (RFC 5869) for one 32-byte block, on libsodium's HMAC-SHA-256: libsodium
+ * 1.0.18 has no HKDF of its own. */
+static void seal_hkdf(uint8_t out[32], const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
+                      size_t ikm_len, const char *info)
+{
+    crypto_auth_hmacsha256_state st;
+    uint8_t prk[crypto_auth_hmacsha256_BYTES];
+    const uint8_t one = 1;
+    crypto_auth_hmacsha256_init(&st, salt, salt_len);
+    crypto_auth_hmacsha256_update(&st, ikm, ikm_len);
+    crypto_auth_hmacsha256_final(&st, prk);
+    crypto_auth_hmacsha256_init(&st, prk, sizeof(prk));
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)info, strlen(info));
+    crypto_auth_hmacsha256_update(&st, &one, 1);
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(prk, sizeof(prk));
+    sodium_memzero(&st, sizeof(st));
+}
+
+/* The AEAD key for ephemeral public key epk and recipient pk from the X25519 shared secret;
+ * -1 when the shared secret is all zero (a low-order point). */
+static int seal_derive_key(uint8_t key[32], const uint8_t *scalar, const uint8_t *point,
+                           const uint8_t epk[32], const uint8_t pk[32])
+{
+    uint8_t shared[crypto_scalarmult_BYTES], salt[64];
+    if (crypto_scalarmult(shared, scalar, point) != 0)
+        return -1;
+    memcpy(salt, epk, 32);
+    memcpy(salt + 32, pk, 32);
+    seal_hkdf(key, salt, sizeof(salt), shared, sizeof(shared), SEAL_HKDF_INFO);
+    sodium_memzero(shared, sizeof(shared));
+    return 0;
+}
+
+/* A 2-byte hint of one bound field: SHA-256("sealgate-sg1-<what>" 0x00 value)[0..2]. Lets
+ * an error say which of namespace, name and item differs, without storing them. */
+static void seal_hint(uint8_t out[2], const char *what, const char *value)
+{
+    crypto_hash_sha256_state st;
+    uint8_t h[crypto_hash_sha256_BYTES];
+    const uint8_t zero = 0;
+    char label[32];
+    int n = snprintf(label, sizeof(label), "sealgate-sg1-%s", what);
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const uint8_t *)label, (size_t)n);
+    crypto_hash_sha256_update(&st, &zero, 1);
+    crypto_hash_sha256_update(&st, (const uint8_t *)value, strlen(value));
+    crypto_hash_sha256_final(&st, h);
+    out[0] = h[0];
+    out[1] = h[1];
+}
+
+/* The hints of the fields scope binds (zero for the others) into out[6]. */
+static void seal_hints(uint8_t out[6], seal_scope scope, const char *ns, const char *name,
+                       const char *item)
+{
+    memset(out, 0, 6);
+    if (scope == SEAL_SCOPE_STRICT || scope == SEAL_SCOPE_NAMESPACE)
+        seal_hint(out, "namespace", ns);
+    if (scope == SEAL_SCOPE_STRICT) {
+        seal_hint(out + 2, "name", name);
+        seal_hint(out + 4, "item", item);
+    }
+}
+
+static int seal_ad_field(util_buf *ad, const char *s)
+{
+    size_t n = strlen(s);
+    uint8_t be[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+    int rc = util_buf_append(ad, be, 4);
+    return rc ? rc : util_buf_append(ad, s, n);
+}
+
+/* Associated data: "sg1:" || header (71 bytes) || u32be-length-prefixed bound fields. */
+static int seal_build_ad(util_buf *ad, const uint8_t *hdr, seal_scope scope, const char *ns,
+                         const char *name, const char *item)
+{
+    int rc = util_buf_append(ad, SEAL_PREFIX, SEAL_PREFIX_LEN);
+    if (!rc)
+        rc = util_buf_append(ad, hdr, SEAL_HDR_SIZE);
+    if (!rc && (scope == SEAL_SCOPE_STRICT || scope == SEAL_SCOPE_NAMESPACE))
+        rc = seal_ad_field(ad, ns);
+    if (!rc && scope == SEAL_SCOPE_STRICT)
+        rc = seal_ad_field(ad, name);
+    if (!rc && scope == SEAL_SCOPE_STRICT)
+        rc = seal_ad_field(ad, item);
+    return rc;
+}
+
+/* The fields scope binds must be given (and non-empty for namespace and name). */
+static int seal_check_place(seal_scope scope, const char *ns, const char *name, const char *item,
+                            util_error *err)
+{
+    if (scope != SEAL_SCOPE_STRICT && scope != SEAL_SCOPE_NAMESPACE && scope != SEAL_SCOPE_CLUSTER)
+        return util_error_set(err, UTIL_EINVALID, "no scope given");
+    if (scope != SEAL_SCOPE_CLUSTER && (!ns || !*ns))
+        return util_error_set(err, UTIL_EINVALID, "scope %s needs a namespace",
+                              seal_scope_name(scope));
+    if (scope == SEAL_SCOPE_STRICT && (!name || !*name))
+        return util_error_set(err, UTIL_EINVALID, "scope strict needs a name");
+    if (scope == SEAL_SCOPE_STRICT && !item)
+        return util_error_set(err, UTIL_EINVALID, "scope strict needs an item key");
+    return 0;
+}
+
+/* Largest plaintext whose sealed string stays within LIMIT_SEALED_VALUE. */
+static size_t seal_max_plain(void)
+{
+    return (LIMIT_SEALED_VALUE - SEAL_PREFIX_LEN) / 4 * 3 - SEAL_MIN_SIZE;
+}
+
+int seal__value_seal_with(util_buf *out, const seal_pubkey *pub, seal_scope scope, const char *ns,
+                          const char *name, const char *item, const void *plain, size_t len,
+                          const uint8_t esk[32], const uint8_t nonce[24], util_error *err)
+{
+    int rc = seal__sodium_init(err);
+    if (rc || (rc = seal_check_place(scope, ns, name, item, err)))
+        return rc;
+    if (len > seal_max_plain())
+        return util_error_set(err, UTIL_ELIMIT,
+                              "value of %zu bytes is over the sealed-value limit (%zu bytes, "
+                              "limits.h LIMIT_SEALED_VALUE)",
+                              len, seal_max_plain());
+    size_t bin_len = SEAL_HDR_SIZE + len + SEAL_TAG_SIZE;
+    uint8_t *bin = malloc(bin_len);
+    if (!bin)
+        return util_error_set(err, UTIL_ENOMEM, "out of memory");
+    util_buf ad;
+    util_buf_init(&ad);
+    uint8_t key[32];
+
+    bin[SEAL_OFF_SCOPE] = (uint8_t)scope;
+    memcpy(bin + SEAL_OFF_KID, pub->kid, SEAL_KEY_ID_SIZE);
+    seal_hints(bin + SEAL_OFF_HINTS, scope, ns, name, item);
+    crypto_scalarmult_base(bin + SEAL_OFF_EPK, esk);
+    memcpy(bin + SEAL_OFF_NONCE, nonce, 24);
+    if (seal_derive_key(key, esk, pub->pk, bin + SEAL_OFF_EPK, pub->pk) != 0) {
+        rc = util_error_set(err, SEAL_EKEYFILE, "public key is a low-order point: unusable");
+        goto out;
+    }
+    if ((rc = seal_build_ad(&ad, bin, scope, ns, name, item)))
+        goto out_nomem;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(bin + SEAL_HDR_SIZE, NULL, plain, len,
+                                               (const uint8_t *)ad.data, ad.len, NULL,
+                                               bin + SEAL_OFF_NONCE, key);
+    size_t enc = sodium_base64_ENCODED_LEN(bin_len, SEAL_VARIANT);
+    if ((rc = util_buf_reserve(out, SEAL_PREFIX_LEN + enc)))
+        goto out_nomem;
+    memcpy(out->data + out->len, SEAL_PREFIX, SEAL_PREFIX_LEN);
+    sodium_bin2base64(out->data + out->len + SEAL_PREFIX_LEN, enc, bin, bin_len, SEAL_VARIANT);
+    out->len += SEAL_PREFIX_LEN + enc - 1;
+    out->data[out->len] = '\0';
+    goto out;
+out_nomem:
+    rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
+out:
+    sodium_memzero(key, sizeof(key));
+    util_buf_release(&ad);
+    free(bin);
+    return rc;
+}
+
+int seal_value_seal(util_buf *out, const seal_pubkey *pub, seal_scope scope, const char *ns,
+                    const char *name, const char *item, const void *plain, size_t len,
+                    util_error *err)
+{
+    uint8_t esk[32], nonce[24];
+    int rc = seal__sodium_init(err);
+    if (rc)
+        return rc;
+    randombytes_buf(esk, sizeof(esk));
+    randombytes_buf(nonce, sizeof(nonce));
+    rc = seal__value_seal_with(out, pub, scope, ns, name, item, plain, len, esk, nonce, err);
+    sodium_memzero(esk, sizeof(esk));
+    return rc;
+}
+
+/* Check the `sgN:` prefix and decode the base64url body into *bin (malloc'd, caller frees).
+ * Errors: SEAL_ENOTSEALED, SEAL_EVERSION, SEAL_ETRUNCATED. */
+static int seal_decode(uint8_t **bin, size_t *bin_len, const char *s, size_t len, util_error *err)
+{
+    *bin = NULL;
+    if (len < 4 || s[0] != 's' || s[1] != 'g' || s[2] < '0' || s[2] > '9' || s[3] != ':')
+        return util_error_set(err, SEAL_ENOTSEALED,
+                              "not a sealed value (no '" SEAL_PREFIX "' prefix)");
+    if (s[2] != '1')
+        return util_error_set(err, SEAL_EVERSION,
+                              "sealed value of format version %c; this build reads version 1",
+                              s[2]);
+    const char *b = s + SEAL_PREFIX_LEN;
+    size_t blen = len - SEAL_PREFIX_LEN;
+    for (size_t i = 0; i < blen; i++) {
+        char c = b[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return util_error_set(err, SEAL_ENOTSEALED,
+                                  "not a sealed value (byte %zu is not base64url)",
+                                  i + (size_t)SEAL_PREFIX_LEN);
+    }
+    if (blen < sodium_base64_ENCODED_LEN(SEAL_MIN_SIZE, SEAL_VARIANT) - 1)
+        return util_error_set(
+            err, SEAL_ETRUNCATED, "sealed value is truncated (%zu characters, at least %zu)", len,
+            (size_t)SEAL_PREFIX_LEN + sodium_base64_ENCODED_LEN(SEAL_MIN_SIZE, SEAL_VARIANT) - 1);
+    if (len > LIMIT_SEALED_VALUE)
+        return util_error_set(err, UTIL_ELIMIT,
+                              "sealed value of %zu bytes is over the limit (%u bytes, "
+                              "LIMIT_SEALED_VALUE)",
+                              len, LIMIT_SEALED_VALUE);
+    size_t cap = blen / 4 * 3 + 3;
+    uint8_t *out = malloc(cap);
+    if (!out)
+        return util_error_set(err, UTIL_ENOMEM, "out of memory");
+    const char *end = NULL;
+    if (sodium_base642bin(out, cap, b, blen, NULL, bin_len, &end, SEAL_VARIANT) != 0 ||
+        end != b + blen) {
+        free(out);
+        /* A length no encoder produces, or non-zero trailing bits: cut or altered. */
+        return util_error_set(err, SEAL_ETAMPERED,
+                              "sealed value is damaged (its base64url does not decode: cut "
+                              "or altered)");
+    }
+    *bin = out;
+    return 0;
+}
+
+int seal_value_inspect(seal_value_info *out, const char *sealed, size_t len, util_error *err)
+{
+    uint8_t *bin;
+    size_t bin_len;
+    int rc = seal__sodium_init(err);
+    if (rc || (rc = seal_decode(&bin, &bin_len, sealed, len, err)))
+        return rc;
+    uint8_t tag = bin[SEAL_OFF_SCOPE];
+    if (tag < SEAL_SCOPE_STRICT || tag > SEAL_SCOPE_CLUSTER) {
+        free(bin);
+        return util_error_set(err, SEAL_ETAMPERED, "sealed value has an unknown scope tag %u", tag);
+    }
+    out->scope = (seal_scope)tag;
+    memcpy(out->kid, bin + SEAL_OFF_KID, SEAL_KEY_ID_SIZE);
+    out->plain_len = bin_len - SEAL_MIN_SIZE;
+    free(bin);
+    return 0;
+}
+
+/* Name the first bound field whose hint differs from the target's, or NULL. */
+static const char *seal_hint_mismatch(const uint8_t *hdr, seal_scope scope, const char *ns,
+                                      const char *name, const char *item)
+{
+    static const char *const what[3] = {"namespace", "name", "item"};
+    uint8_t want[6];
+    seal_hints(want, scope, ns, name, item);
+    for (int i = 0; i < 3; i++)
+        if (memcmp(hdr + SEAL_OFF_HINTS + 2 * i, want + 2 * i, 2) != 0)
+            return what[i];
+    return NULL;
+}
+
+int seal_value_unseal(util_buf *out, const seal_keyring *kr, const char *ns, const char *name,
+                      const char *item, const char *sealed, size_t len, util_error *err)
+{
+    uint8_t *bin = NULL, key[32];
+    size_t bin_len;
+    util_buf ad;
+    util_buf_init(&ad);
+    int rc = seal__sodium_init(err);
+    if (rc || (rc = seal_decode(&bin, &bin_len, sealed, len, err)))
+        return rc;
+    seal_scope scope = (seal_scope)bin[SEAL_OFF_SCOPE];
+    if (scope < SEAL_SCOPE_STRICT || scope > SEAL_SCOPE_CLUSTER) {
+        rc = util_error_set(err, SEAL_ETAMPERED, "sealed value has an unknown scope tag %u",
+                            (unsigned)scope);
+        goto out;
+    }
+    const uint8_t *pk = NULL;
+    const uint8_t *sk = seal__keyring_find(kr, bin + SEAL_OFF_KID, &pk);
+    if (!sk) {
+        char hex[SEAL_KEY_ID_HEX_SIZE];
+        rc = util_error_set(err, SEAL_EUNKNOWNKEY,
+                            "sealed to key id %s, which none of the %zu loaded keys has",
+                            seal_key_id_hex(hex, bin + SEAL_OFF_KID), seal_keyring_count(kr));
+        goto out;
+    }
+    if ((rc = seal_check_place(scope, ns, name, item, err))) {
+        util_error_prefix(err, "sealed for scope %s", seal_scope_name(scope));
+        rc = err ? (err->code = SEAL_ESCOPE) : SEAL_ESCOPE;
+        goto out;
+    }
+    const char *differs = seal_hint_mismatch(bin, scope, ns, name, item);
+    if (differs) {
+        rc = util_error_set(err, SEAL_ESCOPE, "sealed for scope %s and another %s",
+                            seal_scope_name(scope), differs);
+        goto out;
+    }
+    if (seal_derive_key(key, sk, bin + SEAL_OFF_EPK, bin + SEAL_OFF_EPK, pk) != 0) {
+        rc = util_error_set(err, SEAL_ETAMPERED,
+                            "sealed value does not authenticate "
+                            "(its ephemeral key is a low-order point)");
+        goto out;
+    }
+    if (seal_build_ad(&ad, bin, scope, ns, name, item) ||
+        util_buf_reserve(out, bin_len - SEAL_MIN_SIZE + 1)) {
+        rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
+        goto out_key;
+    }
+    unsigned long long plain_len = 0;
+    uint8_t *dst = (uint8_t *)out->data + out->len;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            dst, &plain_len, NULL, bin + SEAL_HDR_SIZE, bin_len - SEAL_HDR_SIZE,
+            (const uint8_t *)ad.data, ad.len, bin + SEAL_OFF_NONCE, key) != 0) {
+        sodium_memzero(dst, bin_len - SEAL_MIN_SIZE);
+        rc = util_error_set(err, SEAL_ETAMPERED,
+                            "sealed value does not authenticate (altered, or moved to a place "
+                            "its scope %s does not allow)",
+                            seal_scope_name(scope));
+        goto out_key;
+    }
+    out->len += (size_t)plain_len;
+    out->data[out->len] = '\0';
+out_key:
+    sodium_memzero(key, sizeof(key));
+out:
+    util_buf_release(&ad);
+    free(bin);
+    return rc;
+}
+
+static bool seal_is_b64url(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+}
+
+/* The direct form: prefix, alphabet, and long enough to hold a header and a tag. */
+static bool seal_is_sealed_direct(const char *s, size_t len)
+{
+    size_t min = SEAL_PREFIX_LEN + sodium_base64_ENCODED_LEN(SEAL_MIN_SIZE, SEAL_VARIANT) - 1;
+    if (len < min || memcmp(s, SEAL_PREFIX, SEAL_PREFIX_LEN) != 0)
+        return false;
+    for (size_t i = SEAL_PREFIX_LEN; i < len; i++)
+        if (!seal_is_b64url(s[i]))
+            return false;
+    return true;
+}
+
+bool seal_value_is_sealed(const char *s, size_t len)
+{
+    if (seal_is_sealed_direct(s, len))
+        return true;
+    /* Standard base64 of a sealed value (stringData folded into data): decode it 4 chars at
+     * a time so no allocation is needed, checking the decoded bytes as they come. */
+    if (len < 8 || len % 4 != 0 || memcmp(s, "c2cxO", 5) != 0 || sodium_init() < 0)
+        return false;
+    size_t decoded = 0,
+           min = SEAL_PREFIX_LEN + sodium_base64_ENCODED_LEN(SEAL_MIN_SIZE, SEAL_VARIANT) - 1;
+    for (size_t i = 0; i < len; i += 4) {
+        uint8_t three[3];
+        size_t n = 0;
+        if (sodium_base642bin(three, sizeof(three), s + i, 4, NULL, &n, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) != 0)
+            return false;
+        if (n < 3 && i + 4 != len)
+            return false;
+        for (size_t j = 0; j < n; j++, decoded++) {
+            char c = (char)three[j];
+            bool ok = decoded < SEAL_PREFIX_LEN ? c == SEAL_PREFIX[decoded] : seal_is_b64url(c);
+            if (!ok)
+                return false;
+        }
+    }
+    return decoded >= min;
+}
