@@ -22,6 +22,27 @@ int cli_fail(const char *verb, const util_error *err, const char *text, size_t l
 /* Print "sealgate VERB: message" to stderr; returns CLI_USAGE. */
 int cli_usage(const char *verb, const char *fmt, ...) UTIL_PRINTF(2, 3);
 
+/* Shared by the sealing verbs (cmd_seal.c defines them; cmd_unseal.c and cmd_reseal.c use
+ * them). An input of manifest documents and how it was written. */
+typedef struct cli_seal_input {
+    util_buf text;         /* the file's bytes (may hold plaintext: wiped on release) */
+    util_manifest_set set; /* its documents (Lists expanded) */
+    const char *source;    /* the path, or "<stdin>"; borrowed */
+    int json;              /* 1 when the input was JSON (the default output follows it) */
+} cli_seal_input;
+int cli_seal__read(cli_seal_input *in, const char *path, util_error *err) UTIL_WUR;
+void cli_seal__release(cli_seal_input *in); /* wipes the text and every document's strings */
+/* Write docs to stdout as YAML (documents separated by ---) or JSON (one object, or a v1
+ * List of several); the rendered text is wiped after writing. */
+int cli_seal__emit(json_t *const *docs, size_t n, int json, util_error *err) UTIL_WUR;
+/* "-o yaml|json" (NULL: follow the input) into *json; false when it is neither. */
+int cli_seal__format(int *json, const char *opt, const cli_seal_input *in);
+/* Match option name at argv[*i] as "--name VALUE" or "--name=VALUE" (advancing *i past the
+ * value); false when argv[*i] is another option. A missing value is reported and *val NULL. */
+int cli_seal__opt(int argc, char **argv, int *i, const char *name, const char **val);
+/* Exit code for a failed sealing operation: 1 for a value that does not unseal, 2 else. */
+int cli_seal__fail(const char *verb, const util_error *err);
+
 int cli_check(int argc, char **argv);
 int cli_test(int argc, char **argv);
 int cli_serve(int argc, char **argv);

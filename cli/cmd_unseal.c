@@ -1,8 +1,135 @@
-/* cmd_unseal.c: `sealgate unseal`. Placeholder until its part lands; see docs/. */
+/* cmd_unseal.c: `sealgate unseal --key FILE... [-f FILE|-]`: break-glass unsealing of a
+ * sealed Secret (or, with --raw, of one sealed string). Prints plaintext by design; errors
+ * never do. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli/cli.h"
+#include "crypto/seal.h"
+#include "util/limits.h"
 #include "util/banned.h"
+
+#define CLI_UNSEAL_MAX_KEYS 64
+
+typedef struct cli_unseal_opts {
+    const char *keys[CLI_UNSEAL_MAX_KEYS];
+    size_t nkeys;
+    const char *file, *format, *ns, *name, *item;
+    int raw;
+} cli_unseal_opts;
+
+static int cli_unseal_parse(cli_unseal_opts *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof(*o));
+    o->file = "-";
+    for (int i = 1; i < argc; i++) {
+        const char **slot = NULL, *v = NULL, *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            printf("usage: sealgate unseal --key FILE [--key FILE]... [-f FILE|-] [-o yaml|json]\n"
+                   "                       [--namespace NS]\n"
+                   "       sealgate unseal --key FILE... --raw [--namespace NS] [--name NAME]\n"
+                   "                       [--item KEY] [-f FILE|-]\n"
+                   "Unseals every value of a sealed Secret with the private key its key id\n"
+                   "names; prints the plain Secret (values base64 under data).\n");
+            return -1;
+        }
+        if (strcmp(a, "--raw") == 0) {
+            o->raw = 1;
+            continue;
+        }
+        if (cli_seal__opt(argc, argv, &i, "--key", &v)) {
+            if (v && o->nkeys == CLI_UNSEAL_MAX_KEYS)
+                return cli_usage("unseal", "at most %d --key files", CLI_UNSEAL_MAX_KEYS);
+            if (v)
+                o->keys[o->nkeys++] = v;
+            slot = &v;
+        } else if (cli_seal__opt(argc, argv, &i, "-f", &v) ||
+                   cli_seal__opt(argc, argv, &i, "--file", &v))
+            slot = &o->file;
+        else if (cli_seal__opt(argc, argv, &i, "-o", &v) ||
+                 cli_seal__opt(argc, argv, &i, "--output", &v))
+            slot = &o->format;
+        else if (cli_seal__opt(argc, argv, &i, "--namespace", &v) ||
+                 cli_seal__opt(argc, argv, &i, "-n", &v))
+            slot = &o->ns;
+        else if (cli_seal__opt(argc, argv, &i, "--name", &v))
+            slot = &o->name;
+        else if (cli_seal__opt(argc, argv, &i, "--item", &v))
+            slot = &o->item;
+        else
+            return cli_usage("unseal", "unknown option '%s' (see 'sealgate unseal --help')", a);
+        if (!v)
+            return cli_usage("unseal", "option '%s' needs a value", a);
+        *slot = v;
+    }
+    if (o->nkeys == 0)
+        return cli_usage("unseal", "--key FILE is required (a private key)");
+    return 0;
+}
+
+static int cli_unseal_raw(const cli_unseal_opts *o, const seal_keyring *kr)
+{
+    util_error err = {0};
+    util_buf in, plain;
+    util_buf_init(&in);
+    util_buf_init(&plain);
+    int rc = util_file_read(&in, o->file, LIMIT_SEALED_VALUE, &err);
+    while (!rc && in.len && strchr(" \t\r\n", in.data[in.len - 1]))
+        in.len--;
+    if (!rc)
+        rc = seal_value_unseal(&plain, kr, o->ns, o->name, o->item, in.data, in.len, &err);
+    util_buf_release(&in);
+    if (!rc && fwrite(plain.data, 1, plain.len, stdout) != plain.len)
+        rc = util_error_set(&err, UTIL_EIO, "cannot write to stdout");
+    util_buf_release_secret(&plain);
+    return rc ? cli_seal__fail("unseal", &err) : CLI_OK;
+}
 
 int cli_unseal(int argc, char **argv)
 {
-    return cli_usage("unseal", "this build does not include 'unseal' yet");
+    cli_unseal_opts o;
+    int rc = cli_unseal_parse(&o, argc, argv);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    int json;
+    if (!cli_seal__format(&json, o.format, NULL))
+        return cli_usage("unseal", "-o '%s': expected yaml or json", o.format);
+    util_error err = {0};
+    seal_keyring *kr = NULL;
+    if (seal_keyring_load(&kr, o.keys, o.nkeys, &err))
+        return cli_seal__fail("unseal", &err);
+    if (o.raw) {
+        rc = cli_unseal_raw(&o, kr);
+        seal_keyring_free(kr);
+        return rc;
+    }
+    cli_seal_input in;
+    json_t **docs = NULL;
+    size_t n = 0;
+    if ((rc = cli_seal__read(&in, o.file, &err)))
+        goto out;
+    cli_seal__format(&json, o.format, &in);
+    if (!(docs = calloc(in.set.count + 1, sizeof(*docs)))) {
+        rc = util_error_set(&err, UTIL_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (; n < in.set.count; n++) {
+        util_manifest_doc *d = &in.set.docs[n];
+        if ((rc = seal_secret_unseal(&docs[n], d->value, kr, o.ns, &err))) {
+            if (!err.source) {
+                err.source = in.source;
+                err.line = d->line;
+                err.col = 1;
+            }
+            goto out;
+        }
+    }
+    rc = cli_seal__emit(docs, n, json, &err);
+out:
+    for (size_t i = 0; i < n; i++)
+        seal_json_free_secret(docs[i]);
+    free(docs);
+    cli_seal__release(&in);
+    seal_keyring_free(kr);
+    return rc ? cli_seal__fail("unseal", &err) : CLI_OK;
 }

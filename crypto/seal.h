@@ -148,6 +148,13 @@ int seal_secret_unseal(json_t **out, const json_t *sealed_secret, const seal_key
 int seal_secret_reseal(json_t **out, const json_t *sealed_secret, const seal_keyring *kr,
                        const seal_pubkey *pub, const char *ns, util_error *err) UTIL_WUR;
 
+/* Add or replace the items of the plain Secret secret in the sealed Secret sealed_secret,
+ * sealed to pub with the sealed Secret's scope, namespace and name, into *out (new
+ * reference): new items go under stringData (an item of that name under data is dropped)
+ * and the digest is recomputed. Only the items of secret are taken from it. */
+int seal_secret_merge(json_t **out, const json_t *sealed_secret, const json_t *secret,
+                      const seal_pubkey *pub, util_error *err) UTIL_WUR;
+
 /* The value of sealgate.io/sealed-digest for the sealed items of secret (stringData, and
  * data decoded from base64; items that are not sealed values are not covered) into out
  * (SEAL_DIGEST_STR_SIZE bytes): "sha256:<hex>" over the sorted item names and sealed
@@ -165,8 +172,11 @@ int seal_secret_digest(char *out, const json_t *secret, util_error *err) UTIL_WU
 int seal_secret_mutate_patch(json_t **out_patch, const json_t *secret, const seal_keyring *kr,
                              util_error *err) UTIL_WUR;
 
-/* Wipe every string inside v (values that held plaintext) and drop the reference. NULL ok. */
+/* Wipe every string inside v (values that held plaintext) and drop the reference; when
+ * others still hold v only the reference is dropped. NULL ok. */
 void seal_json_free_secret(json_t *v);
+/* Wipe every string inside v in place (v stays valid, its strings are zero bytes). */
+void seal_json_wipe(json_t *v);
 
 /* ---- internal, for tests and docs/sealing.md's vectors -------------------------------- */
 
