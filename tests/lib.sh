@@ -3,6 +3,8 @@
 set -euo pipefail
 : "${SEALGATE:?run under ctest, or set SEALGATE to the binary}"
 : "${SEALGATE_SOURCE_DIR:?}"
+# Third-party leaks (libgit2 1.5 on fetch) are suppressed, ours are not: tests/lsan.supp.
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$SEALGATE_SOURCE_DIR/tests/lsan.supp"
 SHARED="$SEALGATE_SOURCE_DIR/../shared"
 FIXTURES="$SHARED/fixtures"
 T=$(mktemp -d "${TMPDIR:-/tmp}/sealgate-test.XXXXXX")
