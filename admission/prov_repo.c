@@ -1,0 +1,575 @@
+/* prov_repo.c: keeping up with the config repo. One sync step fetches the branch (or tag),
+ * verifies the new tip (or every new commit), refuses a tip that does not descend from the
+ * last accepted commit, and swaps in the index of the new commit. Any failure leaves the last
+ * accepted commit in force (fail static). State that must survive restarts (the accepted
+ * commit, when commits were first seen) is kept in the cache folder. */
+#include "admission/prov.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util/banned.h"
+
+/* When a commit was first seen, for signature validity windows (a backdated signature by an
+ * expired key must not pass because its committer date says so). */
+typedef struct seen_commit {
+    git_oid id;
+    int64_t first_seen;
+} seen_commit;
+
+struct prov_repo {
+    /* configuration, owned copies */
+    char *url, *branch, *tag, *since, *cache_dir, *ssh_key, *ssh_pub, *token, *default_ns;
+    char **paths, **trust;
+    size_t path_count, trust_count;
+    prov_index_options index_opts;
+    prov_verify_mode verify;
+    prov_verify_fn verify_fn;
+    void *verify_ctx;
+    bool remote;
+    char *state_file; /* NULL: no persistence */
+
+    git_repository *git;
+    bool have_accepted;
+    git_oid accepted;
+    seen_commit *seen;
+    size_t seen_count, seen_cap;
+    int auth_attempts; /* per fetch, to stop libgit2 asking forever */
+
+    pthread_mutex_t lock; /* guards current and status */
+    prov_index *current;
+    prov_repo_status status;
+};
+
+static const char *git_msg(void)
+{
+    const git_error *e = git_error_last();
+    return e && e->message ? e->message : "unknown error";
+}
+
+/* Copy src into dst (size bytes), cut if it must be. */
+static void set_text(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static char **dup_list(const char *const *v, size_t n)
+{
+    char **out = calloc(n + 1, sizeof(char *));
+    for (size_t i = 0; out && i < n; i++)
+        if (!(out[i] = strdup(v[i]))) {
+            for (size_t j = 0; j < i; j++)
+                free(out[j]);
+            free(out);
+            return NULL;
+        }
+    return out;
+}
+
+static void free_list(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* ---- persistent state ------------------------------------------------------------------ */
+
+static int64_t first_seen(prov_repo *r, const git_oid *id, bool *added)
+{
+    *added = false;
+    for (size_t i = 0; i < r->seen_count; i++)
+        if (git_oid_equal(&r->seen[i].id, id))
+            return r->seen[i].first_seen;
+    if (r->seen_count == r->seen_cap) {
+        size_t cap = r->seen_cap ? r->seen_cap * 2 : 64;
+        seen_commit *n = realloc(r->seen, cap * sizeof(*n));
+        if (!n)
+            return (int64_t)time(NULL); /* not remembered, still judged against now */
+        r->seen = n;
+        r->seen_cap = cap;
+    }
+    r->seen[r->seen_count].id = *id;
+    r->seen[r->seen_count].first_seen = (int64_t)time(NULL);
+    *added = true;
+    return r->seen[r->seen_count++].first_seen;
+}
+
+/* "accepted HEX" and "seen HEX TIME" lines. */
+static void state_load(prov_repo *r)
+{
+    util_buf b;
+    util_error err;
+    util_buf_init(&b);
+    if (!r->state_file || util_file_read(&b, r->state_file, 16u << 20, &err) < 0) {
+        util_buf_release(&b);
+        return;
+    }
+    char *line = b.data;
+    while (line && *line) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        char hex[GIT_OID_HEXSZ + 1];
+        long long t;
+        git_oid id;
+        bool added;
+        if (sscanf(line, "accepted %40s", hex) == 1 && git_oid_fromstr(&id, hex) == 0) {
+            r->accepted = id;
+            r->have_accepted = true;
+        } else if (sscanf(line, "seen %40s %lld", hex, &t) == 2 && git_oid_fromstr(&id, hex) == 0) {
+            first_seen(r, &id, &added);
+            if (added)
+                r->seen[r->seen_count - 1].first_seen = (int64_t)t;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    util_buf_release(&b);
+}
+
+/* Write the state; a failure is reported in save_err but does not fail the sync. */
+static int state_save(prov_repo *r, util_error *save_err)
+{
+    util_buf b;
+    char hex[GIT_OID_HEXSZ + 1];
+    if (!r->state_file)
+        return 0;
+    util_buf_init(&b);
+    int rc = 0;
+    if (r->have_accepted)
+        rc = util_buf_printf(&b, "accepted %s\n", git_oid_tostr(hex, sizeof(hex), &r->accepted));
+    for (size_t i = 0; i < r->seen_count && rc == 0; i++)
+        rc = util_buf_printf(&b, "seen %s %lld\n", git_oid_tostr(hex, sizeof(hex), &r->seen[i].id),
+                             (long long)r->seen[i].first_seen);
+    if (rc < 0)
+        rc = util_error_set(save_err, UTIL_ENOMEM, "out of memory");
+    else
+        rc = util_file_write(r->state_file, b.data, b.len, 0600, save_err);
+    util_buf_release(&b);
+    return rc;
+}
+
+/* ---- open and free --------------------------------------------------------------------- */
+
+static bool is_remote_url(const char *url)
+{
+    return strstr(url, "://") != NULL;
+}
+
+/* The cache folder of a remote: CACHE/repo-<first 16 hex of sha256(url)>. */
+static char *cache_path(const char *cache_dir, const char *url, const char *what)
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    char hex[2 * sizeof(h) + 1];
+    crypto_hash_sha256(h, (const unsigned char *)url, strlen(url));
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    hex[16] = '\0';
+    size_t n = strlen(cache_dir) + strlen(what) + 32;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s-%s", cache_dir, what, hex);
+    return p;
+}
+
+void prov_repo_free(prov_repo *r)
+{
+    if (!r)
+        return;
+    prov_index_unref(r->current);
+    git_repository_free(r->git);
+    if (r->token) {
+        sodium_memzero(r->token, strlen(r->token));
+        free(r->token);
+    }
+    free(r->url), free(r->branch), free(r->tag), free(r->since), free(r->cache_dir);
+    free(r->ssh_key), free(r->ssh_pub), free(r->default_ns), free(r->state_file);
+    free_list(r->paths, r->path_count);
+    free_list(r->trust, r->trust_count);
+    free(r->seen);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    git_libgit2_shutdown();
+}
+
+static int copy_config(prov_repo *r, const prov_repo_config *cfg, util_error *err)
+{
+    r->url = strdup(cfg->url);
+    r->tag = dup_or_null(cfg->tag);
+    r->branch = strdup(cfg->branch && *cfg->branch ? cfg->branch : "main");
+    r->since = dup_or_null(cfg->since);
+    r->cache_dir = dup_or_null(cfg->cache_dir);
+    r->ssh_key = dup_or_null(cfg->ssh_key);
+    r->token = dup_or_null(cfg->https_token);
+    r->default_ns = strdup(cfg->index.default_namespace ? cfg->index.default_namespace : "default");
+    r->path_count = cfg->index.path_count;
+    r->paths = dup_list(cfg->index.paths, cfg->index.path_count);
+    r->trust_count = cfg->trust_count;
+    r->trust = dup_list(cfg->trust, cfg->trust_count);
+    if (!r->url || !r->branch || !r->default_ns || !r->paths || !r->trust ||
+        (cfg->tag && !r->tag) || (cfg->since && !r->since) || (cfg->cache_dir && !r->cache_dir) ||
+        (cfg->ssh_key && !r->ssh_key) || (cfg->https_token && !r->token))
+        return util_error_set(err, UTIL_ENOMEM, "out of memory");
+    if (r->ssh_key) {
+        size_t n = strlen(r->ssh_key) + 5;
+        struct stat st;
+        if ((r->ssh_pub = malloc(n)))
+            snprintf(r->ssh_pub, n, "%s.pub", r->ssh_key);
+        if (r->ssh_pub && stat(r->ssh_pub, &st) != 0) {
+            free(r->ssh_pub);
+            r->ssh_pub = NULL;
+        }
+    }
+    r->index_opts =
+        (prov_index_options){(const char *const *)r->paths, r->path_count, r->default_ns};
+    r->verify = cfg->verify;
+    r->verify_fn = cfg->verify_fn;
+    r->verify_ctx = cfg->verify_ctx;
+    return 0;
+}
+
+static int open_git(prov_repo *r, util_error *err)
+{
+    if (!r->remote) {
+        if (git_repository_open_ext(&r->git, r->url, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
+            return util_error_set(err, PROV_ENOTFOUND, "cannot open git repository '%s': %s",
+                                  r->url, git_msg());
+        return 0;
+    }
+    if (!r->cache_dir)
+        return util_error_set(err, UTIL_EINVALID,
+                              "repo '%s' is remote: a cache folder is needed to fetch it", r->url);
+    if (mkdir(r->cache_dir, 0700) != 0 && errno != EEXIST)
+        return util_error_set(err, UTIL_EIO, "cannot create cache folder '%s': %s", r->cache_dir,
+                              strerror(errno));
+    char *path = cache_path(r->cache_dir, r->url, "repo");
+    if (!path)
+        return util_error_set(err, UTIL_ENOMEM, "out of memory");
+    int rc = 0;
+    if (git_repository_open_bare(&r->git, path) < 0 && git_repository_init(&r->git, path, 1) < 0)
+        rc = util_error_set(err, UTIL_EIO, "cannot create the cache repository '%s': %s", path,
+                            git_msg());
+    free(path);
+    return rc;
+}
+
+int prov_repo_open(prov_repo **out, const prov_repo_config *cfg, util_error *err)
+{
+    int rc;
+    *out = NULL;
+    if (!cfg || !cfg->url || !*cfg->url)
+        return util_error_set(err, UTIL_EINVALID, "repo.url is required");
+    git_libgit2_init();
+    prov_repo *r = calloc(1, sizeof(*r));
+    if (!r) {
+        git_libgit2_shutdown();
+        return util_error_set(err, UTIL_ENOMEM, "out of memory");
+    }
+    pthread_mutex_init(&r->lock, NULL);
+    if ((rc = copy_config(r, cfg, err)) < 0)
+        goto fail;
+    r->remote = is_remote_url(r->url);
+    if ((rc = open_git(r, err)) < 0)
+        goto fail;
+    if (r->cache_dir) {
+        char *key = malloc(strlen(r->url) + strlen(r->branch) + (r->tag ? strlen(r->tag) : 0) + 8);
+        if (!key) {
+            rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
+            goto fail;
+        }
+        snprintf(key, strlen(r->url) + strlen(r->branch) + (r->tag ? strlen(r->tag) : 0) + 8,
+                 "%s#%s%s", r->url, r->tag ? "tag:" : "", r->tag ? r->tag : r->branch);
+        r->state_file = cache_path(r->cache_dir, key, "state");
+        free(key);
+        if (!r->state_file) {
+            rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
+            goto fail;
+        }
+        state_load(r);
+    }
+    *out = r;
+    return 0;
+fail:
+    prov_repo_free(r);
+    return rc;
+}
+
+/* ---- fetching -------------------------------------------------------------------------- */
+
+static int credentials_cb(git_credential **out, const char *url, const char *user_from_url,
+                          unsigned int allowed, void *payload)
+{
+    prov_repo *r = payload;
+    if (++r->auth_attempts > 3) {
+        git_error_set_str(GIT_ERROR_NET, "authentication refused");
+        return GIT_EAUTH;
+    }
+    if ((allowed & GIT_CREDENTIAL_SSH_KEY) && r->ssh_key)
+        return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", r->ssh_pub,
+                                          r->ssh_key, NULL);
+    if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && r->token)
+        return git_credential_userpass_plaintext_new(
+            out, user_from_url && *user_from_url ? user_from_url : "x-access-token", r->token);
+    if (allowed & GIT_CREDENTIAL_USERNAME)
+        return git_credential_username_new(out, user_from_url ? user_from_url : "git");
+    return GIT_PASSTHROUGH;
+}
+
+/* The local ref the followed branch or tag is fetched into (or read from, for a local repo). */
+static int tracking_ref(prov_repo *r, char *buf, size_t size)
+{
+    if (r->remote)
+        return snprintf(buf, size, "refs/sealgate/%s/%s", r->tag ? "tags" : "heads",
+                        r->tag ? r->tag : r->branch);
+    return snprintf(buf, size, "refs/%s/%s", r->tag ? "tags" : "heads",
+                    r->tag ? r->tag : r->branch);
+}
+
+static int fetch(prov_repo *r, util_error *err)
+{
+    git_remote *remote = NULL;
+    char spec[1024], dst[512];
+    int rc = 0;
+    tracking_ref(r, dst, sizeof(dst));
+    snprintf(spec, sizeof(spec), "+refs/%s/%s:%s", r->tag ? "tags" : "heads",
+             r->tag ? r->tag : r->branch, dst);
+    char *specs[] = {spec};
+    git_strarray refspecs = {specs, 1};
+    git_fetch_options opts;
+    git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+    opts.callbacks.credentials = credentials_cb;
+    opts.callbacks.payload = r;
+    opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+    opts.prune = GIT_FETCH_NO_PRUNE;
+    r->auth_attempts = 0;
+    if (git_remote_create_anonymous(&remote, r->git, r->url) < 0 ||
+        git_remote_fetch(remote, &refspecs, &opts, "sealgate fetch") < 0)
+        rc = util_error_set(err, PROV_EFETCH, "cannot fetch '%s' from '%s': %s",
+                            r->tag ? r->tag : r->branch, r->url, git_msg());
+    git_remote_free(remote);
+    return rc;
+}
+
+/* The commit the followed ref names. For an annotated tag, the tag's own name must be the one
+ * followed (a tag object for v1 served as v2 is refused: ref confusion). */
+static int resolve_tip(prov_repo *r, git_oid *out, util_error *err)
+{
+    char name[512];
+    git_reference *ref = NULL;
+    git_object *obj = NULL;
+    int rc = 0;
+    tracking_ref(r, name, sizeof(name));
+    if (git_reference_lookup(&ref, r->git, name) < 0)
+        return util_error_set(err, PROV_ENOTFOUND, "%s '%s' not found in '%s'",
+                              r->tag ? "tag" : "branch", r->tag ? r->tag : r->branch, r->url);
+    if (r->tag) {
+        git_tag *tag = NULL;
+        if (git_tag_lookup(&tag, r->git, git_reference_target(ref)) == 0) {
+            if (strcmp(git_tag_name(tag), r->tag) != 0)
+                rc = util_error_set(err, PROV_EUNVERIFIED,
+                                    "tag object %.12s names '%s' but is served as '%s'",
+                                    git_oid_tostr_s(git_tag_id(tag)), git_tag_name(tag), r->tag);
+            git_tag_free(tag);
+        }
+    }
+    if (rc == 0 && git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) < 0)
+        rc =
+            util_error_set(err, PROV_ENOTFOUND, "'%s' does not name a commit: %s", name, git_msg());
+    if (rc == 0)
+        git_oid_cpy(out, git_object_id(obj));
+    git_object_free(obj);
+    git_reference_free(ref);
+    return rc;
+}
+
+/* ---- verifying ------------------------------------------------------------------------- */
+
+static int verify_one(prov_repo *r, const git_oid *id, char *signer, size_t size, util_error *err)
+{
+    bool added;
+    int64_t seen = first_seen(r, id, &added);
+    if (!r->verify_fn)
+        return util_error_set(err, PROV_EUNVERIFIED,
+                              "commit %s cannot be verified: this build has no signature verifier",
+                              git_oid_tostr_s(id));
+    int rc = r->verify_fn(r->verify_ctx, signer, size, r->git, id, seen, err);
+    if (rc < 0 && !strstr(err->msg, git_oid_tostr_s(id))) {
+        char hex[GIT_OID_HEXSZ + 1];
+        util_error_prefix(err, "commit %s", git_oid_tostr(hex, sizeof(hex), id));
+    }
+    return rc < 0 ? rc : 0;
+}
+
+/* Chain mode: every commit reachable from tip and not from the last accepted commit (or from
+ * `since`), merges' other parents included, must verify. */
+static int verify_chain(prov_repo *r, const git_oid *tip, const git_oid *base, char *signer,
+                        size_t size, util_error *err)
+{
+    git_revwalk *walk = NULL;
+    git_oid id;
+    int rc = 0, n = 0;
+    char other[128];
+    if (git_revwalk_new(&walk, r->git) < 0 || git_revwalk_push(walk, tip) < 0 ||
+        (base && git_revwalk_hide(walk, base) < 0)) {
+        rc = util_error_set(err, UTIL_EFAIL, "cannot walk the history: %s", git_msg());
+        goto out;
+    }
+    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+    while (rc == 0 && git_revwalk_next(&id, walk) == 0) {
+        bool is_tip = git_oid_equal(&id, tip);
+        rc = verify_one(r, &id, is_tip ? signer : other, is_tip ? size : sizeof(other), err);
+        n++;
+    }
+out:
+    git_revwalk_free(walk);
+    return rc;
+}
+
+/* ---- one sync step --------------------------------------------------------------------- */
+
+static int check_descends(prov_repo *r, const git_oid *tip, util_error *err)
+{
+    char a[GIT_OID_HEXSZ + 1], b[GIT_OID_HEXSZ + 1];
+    if (r->have_accepted && !git_oid_equal(tip, &r->accepted) &&
+        git_graph_descendant_of(r->git, tip, &r->accepted) != 1)
+        return util_error_set(err, PROV_EROLLBACK,
+                              "refused %s: it does not descend from the accepted commit %s "
+                              "(a force-push to older or unrelated history)",
+                              git_oid_tostr(a, sizeof(a), tip),
+                              git_oid_tostr(b, sizeof(b), &r->accepted));
+    return 0;
+}
+
+static int since_oid(prov_repo *r, git_oid *out, util_error *err)
+{
+    git_object *obj = NULL;
+    if (git_revparse_single(&obj, r->git, r->since) < 0)
+        return util_error_set(err, PROV_ENOTFOUND, "repo.since '%s' not found: %s", r->since,
+                              git_msg());
+    git_object *commit = NULL;
+    int rc = git_object_peel(&commit, obj, GIT_OBJECT_COMMIT);
+    git_object_free(obj);
+    if (rc < 0)
+        return util_error_set(err, PROV_ENOTFOUND, "repo.since '%s' is not a commit", r->since);
+    git_oid_cpy(out, git_object_id(commit));
+    git_object_free(commit);
+    return 0;
+}
+
+static int sync_step(prov_repo *r, util_error *err)
+{
+    git_oid tip, since;
+    char signer[256] = "";
+    int rc;
+    bool have_since = false;
+    if (r->remote && (rc = fetch(r, err)) < 0)
+        return rc;
+    if ((rc = resolve_tip(r, &tip, err)) < 0)
+        return rc;
+    if (r->current && r->have_accepted && git_oid_equal(&tip, &r->accepted))
+        return 0; /* nothing new */
+    if (r->since) {
+        if ((rc = since_oid(r, &since, err)) < 0)
+            return rc;
+        have_since = true;
+        if (!git_oid_equal(&tip, &since) && git_graph_descendant_of(r->git, &tip, &since) != 1)
+            return util_error_set(err, PROV_EROLLBACK,
+                                  "refused %s: it does not descend from repo.since %s",
+                                  git_oid_tostr_s(&tip), r->since);
+    }
+    if ((rc = check_descends(r, &tip, err)) < 0)
+        return rc;
+    if (r->verify == PROV_VERIFY_CHAIN) {
+        const git_oid *base = r->have_accepted ? &r->accepted : have_since ? &since : NULL;
+        if (base && git_oid_equal(base, &tip))
+            rc = verify_one(r, &tip, signer, sizeof(signer), err); /* restart on the same tip */
+        else
+            rc = verify_chain(r, &tip, base, signer, sizeof(signer), err);
+    } else {
+        rc = verify_one(r, &tip, signer, sizeof(signer), err);
+    }
+    if (rc < 0)
+        return rc;
+
+    prov_index *next = NULL;
+    if ((rc = prov_index_build(&next, r->git, &tip, &r->index_opts, r->current, signer, err)) < 0)
+        return rc;
+    pthread_mutex_lock(&r->lock);
+    prov_index *old = r->current;
+    r->current = next;
+    r->accepted = tip;
+    r->have_accepted = true;
+    git_oid_tostr(r->status.commit, sizeof(r->status.commit), &tip);
+    set_text(r->status.signer, sizeof(r->status.signer), signer);
+    r->status.commit_time = prov_index_commit_time(next);
+    r->status.accepted_at = (int64_t)time(NULL);
+    r->status.objects = prov_index_count(next);
+    r->status.skipped = prov_index_skipped(next);
+    r->status.ready = true;
+    pthread_mutex_unlock(&r->lock);
+    prov_index_unref(old);
+    return 0;
+}
+
+int prov_repo_sync(prov_repo *r, util_error *err)
+{
+    util_error local;
+    if (!err)
+        err = &local;
+    util_error_clear(err);
+    util_error save_err;
+    int rc = sync_step(r, err);
+    int saved = state_save(r, &save_err);
+    pthread_mutex_lock(&r->lock);
+    r->status.syncs++;
+    r->status.last_sync = (int64_t)time(NULL);
+    r->status.last_sync_ok = rc == 0;
+    if (rc == 0) {
+        r->status.last_success = r->status.last_sync;
+        r->status.last_error[0] = '\0';
+        if (saved < 0)
+            set_text(r->status.last_error, sizeof(r->status.last_error), save_err.msg);
+    } else {
+        r->status.sync_failures++;
+        if (rc == PROV_EUNVERIFIED)
+            r->status.verify_failures++;
+        if (rc == PROV_EROLLBACK)
+            r->status.rollbacks++;
+        set_text(r->status.last_error, sizeof(r->status.last_error), err->msg);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+prov_index *prov_repo_snapshot(prov_repo *r)
+{
+    pthread_mutex_lock(&r->lock);
+    prov_index *idx = prov_index_ref(r->current);
+    pthread_mutex_unlock(&r->lock);
+    return idx;
+}
+
+void prov_repo_status_get(prov_repo_status *out, prov_repo *r)
+{
+    pthread_mutex_lock(&r->lock);
+    *out = r->status;
+    pthread_mutex_unlock(&r->lock);
+}
+
+git_repository *prov_repo_git(prov_repo *r)
+{
+    return r->git;
+}
