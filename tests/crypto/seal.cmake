@@ -5,3 +5,5 @@ sealgate_unit_test(seal_test_value SOURCES ${CMAKE_CURRENT_LIST_DIR}/seal_test_v
 add_test(NAME seal_vectors_py COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/seal_vectors.py
     ${CMAKE_SOURCE_DIR}/docs/sealing.md)
 set_tests_properties(seal_vectors_py PROPERTIES LABELS unit)
+sealgate_unit_test(seal_test_secret SOURCES ${CMAKE_CURRENT_LIST_DIR}/seal_test_secret.c
+    LIBS sealgate_crypto PkgConfig::SODIUM)
