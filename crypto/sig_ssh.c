@@ -477,24 +477,24 @@ static bool namespace_allowed(const char *list, const char *ns)
 /* The key's allowed-signers options against the namespace and the times. */
 static int check_line(const sig_ssh_key *k, const sig_when *when, util_error *err)
 {
-    char a[32], b[32], t[32];
+    char a[32], t[32];
     if (k->namespaces && !namespace_allowed(k->namespaces, SSHSIG_NAMESPACE))
         return util_error_set(err, SIG_ENAMESPACE,
                               "key of %s (%s) is not allowed to sign namespace 'git' "
                               "(namespaces=\"%s\")",
                               k->principals, k->fpr, k->namespaces);
     int64_t bad = sig_when__outside(when, 0, k->valid_after, 0);
+    bool after = bad != 0;
     if (!bad && k->valid_before != INT64_MAX)
         bad = sig_when__outside(when, 0, INT64_MIN, k->valid_before);
     if (bad) {
+        /* The reason first: err->msg is bounded and principals can be long. */
         sig_fmt_time(t, bad);
-        sig_fmt_time(a, k->valid_after);
-        sig_fmt_time(b, k->valid_before);
+        sig_fmt_time(a, after ? k->valid_after : k->valid_before);
         return util_error_set(err, SIG_EWINDOW,
-                              "signed by %s (%s) at %s, outside the key's validity window "
-                              "(valid-after %s, valid-before %s)",
-                              k->principals, k->fpr, t, k->valid_after == INT64_MIN ? "none" : a,
-                              k->valid_before == INT64_MAX ? "none" : b);
+                              "outside the key's validity window: %s is %s %s %s (%s by %s)", t,
+                              after ? "before" : "after", after ? "valid-after" : "valid-before", a,
+                              k->fpr, k->principals);
     }
     return 0;
 }
