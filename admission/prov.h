@@ -86,17 +86,15 @@ typedef struct prov_ignore {
     const char *path;
 } prov_ignore;
 
-/* Unsealing for sealed Secrets in git (crypto/seal.h provides one). Given a sealed string and
- * the Secret's namespace, name and key, write the plain value to out (caller's buffer, wiped
- * by the caller). NULL: sealed values are compared sealed, as the ciphertext in git. */
-typedef int (*prov_unseal_fn)(void *ctx, util_buf *out, const char *sealed, const char *ns,
-                              const char *name, const char *key, util_error *err);
+struct seal_keyring; /* crypto/seal.h */
 
 typedef struct prov_diff_options {
     const prov_ignore *ignore;
     size_t ignore_count;
-    prov_unseal_fn unseal;
-    void *unseal_ctx;
+    /* Private keys (borrowed) to unseal the sealed Secrets git holds (label
+     * sealgate.io/sealed: "true"), so they compare with the plain values /mutate put in the
+     * live object. NULL: sealed values are compared as they are, ciphertext to ciphertext. */
+    const struct seal_keyring *keys;
 } prov_diff_options;
 
 /* The first difference found, in the declared object's order. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/seal.h"
 #include "util/limits.h"
 #include "util/banned.h"
 
@@ -538,17 +539,12 @@ static json_t *base64_string(const void *data, size_t len)
     return s;
 }
 
-static bool is_sealed(const json_t *secret)
-{
-    const char *v = util_json_str(util_json_path(secret, "metadata.labels"), "sealgate.io/sealed");
-    return v && strcmp(v, "true") == 0;
-}
-
 /* The Secret's values as the webhook sees them: stringData folded into data as base64 and,
- * when git's copy is sealed and an unsealer is given, unsealed. Returns a new object (the
- * caller decrefs) or NULL with err set. */
-static json_t *secret_data(const json_t *secret, bool unseal, const prov_diff_options *opts,
-                           util_error *err)
+ * with keys, sealed values unsealed (values that are not sealed are taken as they are, as
+ * /mutate leaves them). Returns a new object (the caller releases it with
+ * seal_json_free_secret, it may hold plaintext) or NULL with err set. */
+static json_t *secret_data(const json_t *secret, const struct seal_keyring *keys,
+                           const char *fallback_ns, util_error *err)
 {
     json_t *data = json_object(), *v;
     const char *key;
@@ -556,6 +552,8 @@ static json_t *secret_data(const json_t *secret, bool unseal, const prov_diff_op
     const char *name = util_json_str(util_json_path(secret, "metadata"), "name");
     util_buf plain, sealed;
     int rc = 0;
+    if (!ns || !*ns) /* git's copy may leave the namespace to the default */
+        ns = fallback_ns;
     if (!data) {
         util_error_set(err, UTIL_ENOMEM, "out of memory");
         return NULL;
@@ -569,13 +567,14 @@ static json_t *secret_data(const json_t *secret, bool unseal, const prov_diff_op
             const char *s = json_string_value(v);
             if (!s)
                 continue;
+            size_t len = json_string_length(v);
             json_t *folded = NULL;
-            if (unseal) {
+            if (keys && seal_value_is_sealed(s, len)) {
                 sealed.len = 0;
                 if (pass == 0) { /* data holds base64 of the sealed string */
-                    size_t max = strlen(s), n = 0;
-                    if (util_buf_reserve(&sealed, max + 1) < 0 ||
-                        sodium_base642bin((unsigned char *)sealed.data, max, s, max, NULL, &n, NULL,
+                    size_t n = 0;
+                    if (util_buf_reserve(&sealed, len + 1) < 0 ||
+                        sodium_base642bin((unsigned char *)sealed.data, len, s, len, NULL, &n, NULL,
                                           sodium_base64_VARIANT_ORIGINAL) != 0) {
                         rc = util_error_set(err, UTIL_EINVALID,
                                             "sealed Secret's data.%s is not base64", key);
@@ -583,13 +582,12 @@ static json_t *secret_data(const json_t *secret, bool unseal, const prov_diff_op
                     }
                     sealed.data[n] = '\0';
                     sealed.len = n;
-                } else if (util_buf_puts(&sealed, s) < 0) {
+                } else if (util_buf_append(&sealed, s, len) < 0) {
                     rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
                     break;
                 }
                 plain.len = 0;
-                rc = opts->unseal(opts->unseal_ctx, &plain, sealed.data, ns ? ns : "",
-                                  name ? name : "", key, err);
+                rc = seal_value_unseal(&plain, keys, ns, name, key, sealed.data, sealed.len, err);
                 if (rc < 0) {
                     util_error_prefix(err, "unsealing %s.%s from git", pass ? "stringData" : "data",
                                       key);
@@ -597,7 +595,8 @@ static json_t *secret_data(const json_t *secret, bool unseal, const prov_diff_op
                 }
                 folded = base64_string(plain.data, plain.len);
             } else {
-                folded = pass == 0 ? json_incref(v) : base64_string(s, strlen(s));
+                /* a copy, never a shared reference: the result is wiped when freed */
+                folded = pass == 0 ? json_stringn(s, len) : base64_string(s, len);
             }
             if (!folded || json_object_set_new(data, key, folded) < 0) {
                 rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
@@ -608,7 +607,7 @@ static json_t *secret_data(const json_t *secret, bool unseal, const prov_diff_op
     util_buf_release_secret(&plain);
     util_buf_release_secret(&sealed);
     if (rc < 0) {
-        json_decref(data);
+        seal_json_free_secret(data);
         return NULL;
     }
     return data;
@@ -619,8 +618,10 @@ static int diff_secret(diff_ctx *c, const json_t *declared, const json_t *live)
 {
     int r = -1;
     json_t *d = json_copy((json_t *)declared), *l = json_copy((json_t *)live);
-    json_t *dd = secret_data(declared, c->opts->unseal && is_sealed(declared), c->opts, c->err);
-    json_t *ld = dd ? secret_data(live, false, c->opts, c->err) : NULL;
+    bool sealed = c->opts->keys && seal_secret_is_sealed(declared);
+    const char *live_ns = util_json_str(util_json_path(live, "metadata"), "namespace");
+    json_t *dd = secret_data(declared, sealed ? c->opts->keys : NULL, live_ns, c->err);
+    json_t *ld = dd ? secret_data(live, NULL, NULL, c->err) : NULL;
     if (!d || !l || !dd || !ld) {
         if (dd && ld)
             util_error_set(c->err, UTIL_ENOMEM, "out of memory");
@@ -647,8 +648,8 @@ static int diff_secret(diff_ctx *c, const json_t *declared, const json_t *live)
 out:
     json_decref(d);
     json_decref(l);
-    json_decref(dd);
-    json_decref(ld);
+    seal_json_free_secret(dd);
+    seal_json_free_secret(ld);
     return r;
 }
 

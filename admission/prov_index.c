@@ -433,9 +433,12 @@ typedef struct walk_ctx {
 static int walk_cb(const char *root, const git_tree_entry *entry, void *payload)
 {
     walk_ctx *w = payload;
-    if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB)
-        return 0;
     const char *name = git_tree_entry_name(entry);
+    if (git_tree_entry_type(entry) == GIT_OBJECT_TREE)
+        return name[0] == '.' ? 1 : 0; /* positive: skip the hidden folder */
+    if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB ||
+        git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK)
+        return 0;
     if (name[0] == '.' || !is_manifest_name(name))
         return 0;
     w->path.len = 0;

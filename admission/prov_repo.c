@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "crypto/sig.h"
 #include "util/banned.h"
 
 /* When a commit was first seen, for signature validity windows (a backdated signature by an
@@ -25,12 +26,13 @@ typedef struct seen_commit {
 struct prov_repo {
     /* configuration, owned copies */
     char *url, *branch, *tag, *since, *cache_dir, *ssh_key, *ssh_pub, *token, *default_ns;
-    char **paths, **trust;
+    char **paths, **trust_files;
     size_t path_count, trust_count;
     prov_index_options index_opts;
     prov_verify_mode verify;
     prov_verify_fn verify_fn;
     void *verify_ctx;
+    sig_trust *trust; /* when verify_fn is NULL */
     bool remote;
     char *state_file; /* NULL: no persistence */
 
@@ -190,6 +192,7 @@ void prov_repo_free(prov_repo *r)
     if (!r)
         return;
     prov_index_unref(r->current);
+    sig_trust_free(r->trust);
     git_repository_free(r->git);
     if (r->token) {
         sodium_memzero(r->token, strlen(r->token));
@@ -198,7 +201,7 @@ void prov_repo_free(prov_repo *r)
     free(r->url), free(r->branch), free(r->tag), free(r->since), free(r->cache_dir);
     free(r->ssh_key), free(r->ssh_pub), free(r->default_ns), free(r->state_file);
     free_list(r->paths, r->path_count);
-    free_list(r->trust, r->trust_count);
+    free_list(r->trust_files, r->trust_count);
     free(r->seen);
     pthread_mutex_destroy(&r->lock);
     free(r);
@@ -218,8 +221,8 @@ static int copy_config(prov_repo *r, const prov_repo_config *cfg, util_error *er
     r->path_count = cfg->index.path_count;
     r->paths = dup_list(cfg->index.paths, cfg->index.path_count);
     r->trust_count = cfg->trust_count;
-    r->trust = dup_list(cfg->trust, cfg->trust_count);
-    if (!r->url || !r->branch || !r->default_ns || !r->paths || !r->trust ||
+    r->trust_files = dup_list(cfg->trust, cfg->trust_count);
+    if (!r->url || !r->branch || !r->default_ns || !r->paths || !r->trust_files ||
         (cfg->tag && !r->tag) || (cfg->since && !r->since) || (cfg->cache_dir && !r->cache_dir) ||
         (cfg->ssh_key && !r->ssh_key) || (cfg->https_token && !r->token))
         return util_error_set(err, UTIL_ENOMEM, "out of memory");
@@ -282,6 +285,16 @@ int prov_repo_open(prov_repo **out, const prov_repo_config *cfg, util_error *err
     if ((rc = copy_config(r, cfg, err)) < 0)
         goto fail;
     r->remote = is_remote_url(r->url);
+    if (!r->verify_fn) {
+        /* Without trust nothing could ever be accepted: say so now, not at every sync. */
+        if (!r->trust_count) {
+            rc = util_error_set(err, UTIL_EINVALID, "repo.trust names no trust file");
+            goto fail;
+        }
+        if ((rc = sig_trust_load(&r->trust, (const char *const *)r->trust_files, r->trust_count,
+                                 err)) < 0)
+            goto fail;
+    }
     if ((rc = open_git(r, err)) < 0)
         goto fail;
     if (r->cache_dir) {
@@ -365,7 +378,7 @@ static int fetch(prov_repo *r, util_error *err)
 
 /* The commit the followed ref names. For an annotated tag, the tag's own name must be the one
  * followed (a tag object for v1 served as v2 is refused: ref confusion). */
-static int resolve_tip(prov_repo *r, git_oid *out, util_error *err)
+static int resolve_tip(prov_repo *r, git_oid *out, git_oid *tag_out, bool *is_tag, util_error *err)
 {
     char name[512];
     git_reference *ref = NULL;
@@ -375,13 +388,12 @@ static int resolve_tip(prov_repo *r, git_oid *out, util_error *err)
     if (git_reference_lookup(&ref, r->git, name) < 0)
         return util_error_set(err, PROV_ENOTFOUND, "%s '%s' not found in '%s'",
                               r->tag ? "tag" : "branch", r->tag ? r->tag : r->branch, r->url);
+    *is_tag = false;
     if (r->tag) {
         git_tag *tag = NULL;
         if (git_tag_lookup(&tag, r->git, git_reference_target(ref)) == 0) {
-            if (strcmp(git_tag_name(tag), r->tag) != 0)
-                rc = util_error_set(err, PROV_EUNVERIFIED,
-                                    "tag object %.12s names '%s' but is served as '%s'",
-                                    git_oid_tostr_s(git_tag_id(tag)), git_tag_name(tag), r->tag);
+            *is_tag = true;
+            git_oid_cpy(tag_out, git_tag_id(tag));
             git_tag_free(tag);
         }
     }
@@ -397,20 +409,51 @@ static int resolve_tip(prov_repo *r, git_oid *out, util_error *err)
 
 /* ---- verifying ------------------------------------------------------------------------- */
 
+static void copy_signer(char *out, size_t size, const sig_signer *who)
+{
+    set_text(out, size, who->signer[0] ? who->signer : who->fingerprint);
+}
+
+/* Verify one commit with the configured verifier; every refusal becomes PROV_EUNVERIFIED with
+ * the verifier's reason (which names the commit). */
 static int verify_one(prov_repo *r, const git_oid *id, char *signer, size_t size, util_error *err)
 {
     bool added;
     int64_t seen = first_seen(r, id, &added);
-    if (!r->verify_fn)
-        return util_error_set(err, PROV_EUNVERIFIED,
-                              "commit %s cannot be verified: this build has no signature verifier",
-                              git_oid_tostr_s(id));
-    int rc = r->verify_fn(r->verify_ctx, signer, size, r->git, id, seen, err);
+    int rc;
+    if (r->verify_fn) {
+        rc = r->verify_fn(r->verify_ctx, signer, size, r->git, id, seen, err);
+    } else {
+        sig_signer who = {0};
+        rc = sig_verify_commit(&who, r->trust, r->git, id, seen, err);
+        if (rc == 0)
+            copy_signer(signer, size, &who);
+    }
     if (rc < 0 && !strstr(err->msg, git_oid_tostr_s(id))) {
         char hex[GIT_OID_HEXSZ + 1];
         util_error_prefix(err, "commit %s", git_oid_tostr(hex, sizeof(hex), id));
     }
-    return rc < 0 ? rc : 0;
+    if (rc < 0 && rc != UTIL_ENOMEM)
+        err->code = rc = PROV_EUNVERIFIED;
+    return rc;
+}
+
+/* An annotated tag vouches for its commit: its signature and its name are checked. */
+static int verify_tag(prov_repo *r, const git_oid *tag, char *signer, size_t size, util_error *err)
+{
+    bool added;
+    int64_t seen = first_seen(r, tag, &added);
+    sig_signer who = {0};
+    if (r->verify_fn) /* an override verifies commits only; it judges the commit instead */
+        return 1;
+    int rc = sig_verify_tag(&who, r->trust, r->git, tag, r->tag, seen, err);
+    if (rc == 0) {
+        copy_signer(signer, size, &who);
+        return 0;
+    }
+    if (rc != UTIL_ENOMEM)
+        err->code = rc = PROV_EUNVERIFIED;
+    return rc;
 }
 
 /* Chain mode: every commit reachable from tip and not from the last accepted commit (or from
@@ -477,7 +520,9 @@ static int sync_step(prov_repo *r, util_error *err)
     bool have_since = false;
     if (r->remote && (rc = fetch(r, err)) < 0)
         return rc;
-    if ((rc = resolve_tip(r, &tip, err)) < 0)
+    git_oid tag;
+    bool is_tag;
+    if ((rc = resolve_tip(r, &tip, &tag, &is_tag, err)) < 0)
         return rc;
     if (r->current && r->have_accepted && git_oid_equal(&tip, &r->accepted))
         return 0; /* nothing new */
@@ -498,6 +543,8 @@ static int sync_step(prov_repo *r, util_error *err)
             rc = verify_one(r, &tip, signer, sizeof(signer), err); /* restart on the same tip */
         else
             rc = verify_chain(r, &tip, base, signer, sizeof(signer), err);
+    } else if (is_tag && (rc = verify_tag(r, &tag, signer, sizeof(signer), err)) <= 0) {
+        /* the signed tag vouched for the commit (or refused it) */
     } else {
         rc = verify_one(r, &tip, signer, sizeof(signer), err);
     }

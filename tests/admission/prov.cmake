@@ -2,3 +2,14 @@
 # repositories made at test time with real ssh-keygen signatures.
 set(PROV_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 sealgate_unit_test(prov_diff_test SOURCES ${PROV_TEST_DIR}/prov_diff_test.c LIBS sealgate_admission)
+
+# Tests that drive real git and ssh-keygen (and git daemon): labelled e2e.
+function(prov_git_test name)
+    add_executable(${name} ${PROV_TEST_DIR}/${name}.c)
+    target_link_libraries(${name} PRIVATE sealgate_admission sealgate_util sealgate_options)
+    target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests ${PROV_TEST_DIR})
+    add_test(NAME ${name} COMMAND ${name})
+    set_tests_properties(${name} PROPERTIES LABELS e2e TIMEOUT 120
+        ENVIRONMENT "SEALGATE_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endfunction()
+prov_git_test(prov_index_test)
