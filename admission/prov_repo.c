@@ -368,7 +368,13 @@ static int fetch(prov_repo *r, util_error *err)
     opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
     opts.prune = GIT_FETCH_NO_PRUNE;
     r->auth_attempts = 0;
-    if (git_remote_create_anonymous(&remote, r->git, r->url) < 0 ||
+    /* Anonymous, and url.*.insteadOf ignored: the configured URL is the one fetched (the
+     * insteadOf lookup also leaks PCRE2 match data in libgit2 1.5). */
+    git_remote_create_options ropts;
+    git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+    ropts.repository = r->git;
+    ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+    if (git_remote_create_with_opts(&remote, r->url, &ropts) < 0 ||
         git_remote_fetch(remote, &refspecs, &opts, "sealgate fetch") < 0)
         rc = util_error_set(err, PROV_EFETCH, "cannot fetch '%s' from '%s': %s",
                             r->tag ? r->tag : r->branch, r->url, git_msg());

@@ -1,0 +1,291 @@
+/* Syncing the config repo, with commits signed by real ssh-keygen keys through git and
+ * verified by crypto/sig: accepted, unsigned, untrusted, chain with an unsigned middle
+ * commit, force-push rollback (also across a restart), an unreachable `git daemon` remote
+ * with the last commit staying in force, a one-file change re-indexed. */
+#include "admission/prov.h"
+#include "prov_git.h"
+#include "test.h"
+
+#include <signal.h>
+#include <time.h>
+
+#include "util/banned.h"
+
+static const char *deploy(const char *image)
+{
+    static char buf[512];
+    snprintf(buf, sizeof(buf),
+             "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: demo}\n"
+             "spec:\n  template:\n    spec:\n      containers: [{name: web, image: '%s'}]\n",
+             image);
+    return buf;
+}
+
+static prov_repo *open_repo(const char *url, prov_verify_mode mode, const char *cache,
+                            const char *since)
+{
+    char u[512], trust[512], c[512];
+    static const char *const paths[] = {"deploy"};
+    snprintf(u, sizeof(u), "%s%s%s", strstr(url, "://") ? "" : tdir, strstr(url, "://") ? "" : "/",
+             url);
+    snprintf(trust, sizeof(trust), "%s/allowed_signers", tdir);
+    snprintf(c, sizeof(c), "%s/%s", tdir, cache ? cache : "");
+    const char *trusts[] = {trust};
+    prov_repo_config cfg = {.url = u,
+                            .branch = "main",
+                            .index = {paths, 1, "default"},
+                            .trust = trusts,
+                            .trust_count = 1,
+                            .verify = mode,
+                            .since = since,
+                            .cache_dir = cache ? c : NULL};
+    prov_repo *r = NULL;
+    util_error err;
+    if (prov_repo_open(&r, &cfg, &err) < 0)
+        fprintf(stderr, "prov_repo_open %s: %s\n", u, err.msg);
+    return r;
+}
+
+/* The accepted commit's id, or "" (copied: the index may go). */
+static const char *accepted(prov_repo *r)
+{
+    static char buf[64];
+    prov_index *idx = prov_repo_snapshot(r);
+    snprintf(buf, sizeof(buf), "%s", idx ? prov_index_commit(idx) : "");
+    prov_index_unref(idx);
+    return buf;
+}
+
+static const char *image_of(prov_repo *r)
+{
+    static char buf[128];
+    prov_index *idx = prov_repo_snapshot(r);
+    const prov_entry *e = idx ? prov_index_find(idx, "apps", "Deployment", "demo", "web") : NULL;
+    const json_t *c =
+        e ? json_array_get(util_json_path(e->manifest, "spec.template.spec.containers"), 0) : NULL;
+    snprintf(buf, sizeof(buf), "%s", c ? util_json_str(c, "image") : "");
+    prov_index_unref(idx);
+    return buf;
+}
+
+static void test_local(void)
+{
+    util_error err;
+    char c1[64], c2[64], c3[64], c4[64];
+    CHECK_INT(git_init("local"), 0);
+    put("local/deploy/web.yaml", deploy("web:1.0.0"));
+    put("local/deploy/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: demo}\n");
+    CHECK_INT(commit("local", "alice", "one"), 0);
+    head_of("local", c1);
+
+    prov_repo *r = open_repo("local", PROV_VERIFY_HEAD, NULL, NULL);
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    prov_repo_status st;
+    prov_repo_status_get(&st, r);
+    CHECK(!st.ready);
+    CHECK(prov_repo_snapshot(r) == NULL);
+    CHECK_INT(prov_repo_sync(r, &err), 0);
+    CHECK_STR(accepted(r), c1);
+    prov_repo_status_get(&st, r);
+    CHECK(st.ready && st.last_sync_ok);
+    CHECK_STR(st.signer, "alice@example.com");
+    CHECK_STR(st.commit, c1);
+    CHECK_INT(st.objects, 2);
+    /* nothing new: still fine, same index */
+    prov_index *before = prov_repo_snapshot(r);
+    CHECK_INT(prov_repo_sync(r, &err), 0);
+    prov_index *same = prov_repo_snapshot(r);
+    CHECK(before == same);
+    prov_index_unref(same);
+
+    /* a new signed commit changing one file: accepted, re-indexed, the old snapshot intact */
+    put("local/deploy/web.yaml", deploy("web:1.1.0"));
+    CHECK_INT(commit("local", "alice", "two"), 0);
+    head_of("local", c2);
+    CHECK_INT(prov_repo_sync(r, &err), 0);
+    CHECK_STR(accepted(r), c2);
+    CHECK_STR(image_of(r), "web:1.1.0");
+    const prov_entry *old = prov_index_find(before, "apps", "Deployment", "demo", "web");
+    CHECK(old && strcmp(util_json_str(
+                            json_array_get(
+                                util_json_path(old->manifest, "spec.template.spec.containers"), 0),
+                            "image"),
+                        "web:1.0.0") == 0);
+    prov_index_unref(before);
+
+    /* unsigned: refused, the previous commit stays in force */
+    put("local/deploy/web.yaml", deploy("web:6.6.6"));
+    CHECK_INT(commit("local", NULL, "unsigned"), 0);
+    CHECK_INT(prov_repo_sync(r, &err), PROV_EUNVERIFIED);
+    CHECK(strstr(err.msg, "unsigned") != NULL || strstr(err.msg, "not signed") != NULL);
+    CHECK_STR(accepted(r), c2);
+    CHECK_STR(image_of(r), "web:1.1.0");
+    prov_repo_status_get(&st, r);
+    CHECK(st.ready && !st.last_sync_ok);
+    CHECK_INT(st.verify_failures, 1);
+    CHECK(strlen(st.last_error) > 0);
+
+    /* signed by a key nobody trusts: refused */
+    CHECK_INT(commit("local", "mallory", "untrusted"), 0);
+    CHECK_INT(prov_repo_sync(r, &err), PROV_EUNVERIFIED);
+    CHECK_STR(accepted(r), c2);
+    prov_repo_status_get(&st, r);
+    CHECK_INT(st.verify_failures, 2);
+
+    /* alice signs on top of the unsigned commit: head mode takes it, chain mode does not */
+    put("local/deploy/web.yaml", deploy("web:1.2.0"));
+    CHECK_INT(commit("local", "alice", "three"), 0);
+    head_of("local", c3);
+    prov_repo *chain = open_repo("local", PROV_VERIFY_CHAIN, NULL, c2);
+    CHECK(chain != NULL);
+    if (chain) {
+        CHECK_INT(prov_repo_sync(chain, &err), PROV_EUNVERIFIED);
+        CHECK(strstr(err.msg, "unsigned") != NULL || strstr(err.msg, "not signed") != NULL ||
+              strstr(err.msg, "untrusted") != NULL || strstr(err.msg, "unknown") != NULL);
+        CHECK(prov_repo_snapshot(chain) == NULL);
+        prov_repo_free(chain);
+    }
+    /* chain from c3 on (since) passes */
+    chain = open_repo("local", PROV_VERIFY_CHAIN, NULL, c3);
+    CHECK(chain && prov_repo_sync(chain, &err) == 0);
+    prov_repo_free(chain);
+    CHECK_INT(prov_repo_sync(r, &err), 0);
+    CHECK_STR(accepted(r), c3);
+    CHECK_STR(image_of(r), "web:1.2.0");
+
+    /* force-push back to an older, validly signed commit: refused as a rollback */
+    CHECK_INT(sh("git -C local reset -q --hard %s", c1), 0);
+    CHECK_INT(prov_repo_sync(r, &err), PROV_EROLLBACK);
+    CHECK(strstr(err.msg, "does not descend") != NULL);
+    CHECK_STR(accepted(r), c3);
+    prov_repo_status_get(&st, r);
+    CHECK_INT(st.rollbacks, 1);
+    /* and to an unrelated signed history */
+    CHECK_INT(sh("git -C local checkout -q --orphan other && git -C local branch -q -D main && "
+                 "git -C local branch -q -m main"),
+              0);
+    CHECK_INT(commit("local", "alice", "unrelated"), 0);
+    head_of("local", c4);
+    CHECK_INT(prov_repo_sync(r, &err), PROV_EROLLBACK);
+    CHECK_STR(accepted(r), c3);
+
+    /* a duplicate object refuses that commit, naming both files */
+    CHECK_INT(sh("git -C local reset -q --hard %s", c3), 0);
+    put("local/deploy/again.yaml", deploy("web:9"));
+    CHECK_INT(commit("local", "alice", "dup"), 0);
+    CHECK_INT(prov_repo_sync(r, &err), PROV_EDUPLICATE);
+    CHECK(strstr(err.msg, "deploy/web.yaml") && strstr(err.msg, "deploy/again.yaml"));
+    CHECK_STR(accepted(r), c3);
+    prov_repo_free(r);
+}
+
+/* A free port on loopback. */
+static int free_port(void)
+{
+    char out[32];
+    sh_out(out, sizeof(out),
+           "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
+           "print(s.getsockname()[1])'");
+    return atoi(out);
+}
+
+static int start_daemon(int port, char *pid, size_t size)
+{
+    if (sh("git daemon --export-all --reuseaddr --listen=127.0.0.1 --port=%d --base-path=%s/srv "
+           "--pid-file=%s/daemon.pid --detach %s/srv",
+           port, tdir, tdir, tdir) != 0)
+        return -1;
+    for (int i = 0; i < 50; i++) { /* wait until it answers */
+        if (sh("git ls-remote -q git://127.0.0.1:%d/origin.git >/dev/null 2>&1", port) == 0)
+            break;
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+    }
+    sh_out(pid, size, "cat %s/daemon.pid", tdir);
+    return 0;
+}
+
+static void test_remote(void)
+{
+    util_error err;
+    char c1[64], c2[64], pid[32], url[128];
+    int port = free_port();
+    CHECK(port > 0);
+    CHECK_INT(git_init("work"), 0);
+    put("work/deploy/web.yaml", deploy("web:1.0.0"));
+    CHECK_INT(commit("work", "alice", "one"), 0);
+    head_of("work", c1);
+    CHECK_INT(sh("mkdir -p srv && git clone -q --bare work srv/origin.git && "
+                 "git -C work remote add origin %s/srv/origin.git",
+                 tdir),
+              0);
+    CHECK_INT(start_daemon(port, pid, sizeof(pid)), 0);
+    snprintf(url, sizeof(url), "git://127.0.0.1:%d/origin.git", port);
+
+    prov_repo *r = open_repo(url, PROV_VERIFY_HEAD, "cache", NULL);
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    CHECK_INT(prov_repo_sync(r, &err), 0);
+    CHECK_STR(accepted(r), c1);
+
+    /* the remote goes away: the sync fails, the last commit stays in force */
+    kill((pid_t)atoi(pid), SIGTERM);
+    put("work/deploy/web.yaml", deploy("web:2.0.0"));
+    CHECK_INT(commit("work", "alice", "two"), 0);
+    head_of("work", c2);
+    CHECK_INT(sh("git -C work push -q origin main"), 0);
+    struct timespec ts = {0, 200000000};
+    nanosleep(&ts, NULL);
+    CHECK_INT(prov_repo_sync(r, &err), PROV_EFETCH);
+    CHECK_STR(accepted(r), c1);
+    CHECK_STR(image_of(r), "web:1.0.0");
+    prov_repo_status st;
+    prov_repo_status_get(&st, r);
+    CHECK(st.ready && !st.last_sync_ok);
+    CHECK(strstr(st.last_error, "cannot fetch") != NULL);
+    CHECK(st.last_success > 0 && st.last_sync >= st.last_success);
+
+    /* it comes back: the new commit is fetched and accepted */
+    CHECK_INT(start_daemon(port, pid, sizeof(pid)), 0);
+    CHECK_INT(prov_repo_sync(r, &err), 0);
+    CHECK_STR(accepted(r), c2);
+    CHECK_STR(image_of(r), "web:2.0.0");
+    prov_repo_free(r);
+
+    /* force-push the remote back to c1; a restarted sealgate (same cache) still refuses it */
+    CHECK_INT(sh("git -C work push -q -f origin %s:main", c1), 0);
+    r = open_repo(url, PROV_VERIFY_HEAD, "cache", NULL);
+    CHECK(r != NULL);
+    if (r) {
+        CHECK_INT(prov_repo_sync(r, &err), PROV_EROLLBACK);
+        CHECK(prov_repo_snapshot(r) == NULL);
+        prov_repo_free(r);
+    }
+    /* file:// works the same way, with its own cache entry */
+    char furl[512];
+    snprintf(furl, sizeof(furl), "file://%s/work", tdir);
+    r = open_repo(furl, PROV_VERIFY_HEAD, "cache", NULL);
+    CHECK(r && prov_repo_sync(r, &err) == 0);
+    if (r)
+        CHECK_STR(accepted(r), c2);
+    prov_repo_free(r);
+    sh_out(pid, sizeof(pid), "cat %s/daemon.pid", tdir);
+    kill((pid_t)atoi(pid), SIGTERM);
+}
+
+int main(void)
+{
+    tmp_setup();
+    git_libgit2_init();
+    CHECK_INT(make_key("alice", "ed25519"), 0);
+    CHECK_INT(make_key("mallory", "ed25519"), 0);
+    CHECK_INT(trust_key("allowed_signers", "alice"), 0);
+    test_local();
+    test_remote();
+    git_libgit2_shutdown();
+    return test_finish();
+}
