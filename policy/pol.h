@@ -77,6 +77,11 @@ pol_action pol_ruleset_rule_action(const pol_ruleset *rs, size_t i);
  * server can use to skip whole requests. */
 bool pol_ruleset_may_match(const pol_ruleset *rs, const char *group, const char *kind);
 
+/* Where the bundled packs are: $SEALGATE_RULES_DIR, else the source tree's rules/ this
+ * binary was built from (when it still exists), else /usr/share/sealgate/rules. Static or
+ * environment storage; do not free. */
+const char *pol_default_rules_dir(void);
+
 /* ---- evaluation ----------------------------------------------------------------------- */
 
 /* What a rule sees; all borrowed, any may be NULL. request is the AdmissionReview `request`
