@@ -108,7 +108,18 @@ int cli_seal__opt(int argc, char **argv, int *i, const char *name, const char **
 int cli_seal__fail(const char *verb, const util_error *err)
 {
     cli_fail(verb, err, NULL, 0);
-    return err->code <= SEAL_ENOTSEALED && err->code >= SEAL_EVERSION ? CLI_FINDING : CLI_USAGE;
+    switch (err->code) {
+    case SEAL_ENOTSEALED:
+    case SEAL_ETRUNCATED:
+    case SEAL_EUNKNOWNKEY:
+    case SEAL_ESCOPE:
+    case SEAL_ETAMPERED:
+    case SEAL_EDIGEST:
+    case SEAL_EVERSION:
+        return CLI_FINDING;
+    default:
+        return CLI_USAGE;
+    }
 }
 
 static int cli_seal_help(void)

@@ -109,8 +109,10 @@ static int seal_items_put(seal_items *items, const char *key, bool from_string_d
         if (rc)
             return util_error_set(err, UTIL_ESYNTAX, "item '%s': data value is not base64", key);
     }
-    it->sealed = seal_value_is_sealed(it->value.data, it->value.len) &&
-                 memcmp(it->value.data, SEAL_PREFIX, 4) == 0;
+    /* By prefix alone: a damaged `sg1:` value must fail as such, never pass as plaintext. */
+    const char *v = it->value.data;
+    it->sealed = it->value.len >= 4 && v[0] == 's' && v[1] == 'g' && v[2] >= '0' && v[2] <= '9' &&
+                 v[3] == ':';
     return 0;
 }
 

@@ -7,3 +7,4 @@ add_test(NAME seal_vectors_py COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/seal_vec
 set_tests_properties(seal_vectors_py PROPERTIES LABELS unit)
 sealgate_unit_test(seal_test_secret SOURCES ${CMAKE_CURRENT_LIST_DIR}/seal_test_secret.c
     LIBS sealgate_crypto PkgConfig::SODIUM)
+sealgate_script_test(seal_cli seal_cli.sh LABELS e2e)
