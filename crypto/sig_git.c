@@ -189,11 +189,13 @@ int sig_verify_buffer(sig_signer *out, const sig_trust *trust, const void *paylo
     if (when)
         out->signed_at = when->signed_at;
     /* Leading blank lines are tolerated; the armour line decides the verifier. */
+    if (!signature)
+        sig_len = 0;
     while (sig_len > 0 && (signature[0] == '\n' || signature[0] == '\r' || signature[0] == ' ')) {
         signature++;
         sig_len--;
     }
-    if (!signature || sig_len == 0)
+    if (sig_len == 0)
         rc = util_error_set(err, SIG_EUNSIGNED, "unsigned");
     else if (starts_with(signature, sig_len, "-----BEGIN SSH SIGNATURE-----"))
         rc = sig_ssh__verify(out, trust, payload, payload_len, signature, sig_len, when, err);

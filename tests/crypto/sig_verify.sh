@@ -180,15 +180,16 @@ fpr_of() { gpg --with-colons -k "$1" | awk -F: '/^fpr/ {print $10; exit}'; }
 gen 'Bob <bob@example.com>' ed25519 sign 1y
 gen 'Carol <carol@example.com>' rsa3072 sign 1y
 gen 'Dave <dave@example.com>' nistp256 sign 1y
+gen 'Pat <pat@example.com>' nistp384 sign 1y
 gen 'Erin <erin@example.com>' ed25519 cert 1y
 erin=$(fpr_of erin@example.com)
 gpg -q --batch --passphrase '' --quick-add-key "$erin" ed25519 sign 1y 2>/dev/null
 erin_sub=$(gpg --with-colons -k "$erin" | awk -F: '/^fpr/ {f=$10} END {print f}')
 gen 'Frank <frank@example.com>' ed25519 sign 1y
-for k in bob carol dave erin; do gpg --export --armor "$k@example.com" >"$T/$k.asc"; done
-cat "$T/bob.asc" "$T/carol.asc" "$T/dave.asc" "$T/erin.asc" >"$T/team.asc"
+for k in bob carol dave pat erin; do gpg --export --armor "$k@example.com" >"$T/$k.asc"; done
+cat "$T/bob.asc" "$T/carol.asc" "$T/dave.asc" "$T/pat.asc" "$T/erin.asc" >"$T/team.asc"
 
-for k in bob carol dave; do
+for k in bob carol dave pat; do
     c=$(commit_gpg "$k@example.com" "signed by $k")
     expect_exit 0 "openpgp $k" -- verify --trust "$T/team.asc"
     expect_contains "$out" "openpgp ${k^} <$k@example.com> $(fpr_of "$k@example.com")" "openpgp $k signer"
