@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "crypto/sig_priv.h"
@@ -300,6 +301,268 @@ static void test_ssh(void)
     util_buf_release(&line);
 }
 
+/* ---- OpenPGP keys and signatures made here (RFC 9580 Ed25519, algorithm 27) ------------- */
+
+typedef struct tkey {
+    unsigned char pk[32], sk[64], body[38], fpr[20];
+} tkey;
+
+static void be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static void tkey_make(tkey *k, uint32_t created)
+{
+    crypto_sign_keypair(k->pk, k->sk);
+    k->body[0] = 4;
+    be32(k->body + 1, created);
+    k->body[5] = 27;
+    memcpy(k->body + 6, k->pk, 32);
+    unsigned char hdr[3] = {0x99, 0, 38};
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(c, EVP_sha1(), NULL);
+    EVP_DigestUpdate(c, hdr, 3);
+    EVP_DigestUpdate(c, k->body, 38);
+    EVP_DigestFinal_ex(c, k->fpr, NULL);
+    EVP_MD_CTX_free(c);
+}
+
+static void packet(util_buf *out, unsigned tag, const void *body, size_t len)
+{
+    unsigned char h[3] = {(unsigned char)(0xC0 | tag)};
+    size_t hl = 2;
+    if (len < 192) {
+        h[1] = (unsigned char)len;
+    } else {
+        h[1] = (unsigned char)(((len - 192) >> 8) + 192);
+        h[2] = (unsigned char)((len - 192) & 0xFF);
+        hl = 3;
+    }
+    CHECK(util_buf_append(out, h, hl) == 0 && util_buf_append(out, body, len) == 0);
+}
+
+static void subpacket(util_buf *b, unsigned type, const void *data, size_t len)
+{
+    unsigned char h[2] = {(unsigned char)(len + 1), (unsigned char)type};
+    CHECK(util_buf_append(b, h, 2) == 0 && util_buf_append(b, data, len) == 0);
+}
+
+static void sub_u32(util_buf *b, unsigned type, uint32_t v)
+{
+    unsigned char d[4];
+    be32(d, v);
+    subpacket(b, type, d, 4);
+}
+
+static void sub_issuer(util_buf *b, const tkey *k)
+{
+    unsigned char d[21] = {4};
+    memcpy(d + 1, k->fpr, 20);
+    subpacket(b, 33, d, 21);
+}
+
+/* The hash prefix of a key: 0x99, length, body. */
+static void key_prefix(util_buf *b, const tkey *k)
+{
+    unsigned char hdr[3] = {0x99, 0, 38};
+    CHECK(util_buf_append(b, hdr, 3) == 0 && util_buf_append(b, k->body, 38) == 0);
+}
+
+/* A v4 signature packet body of the given type by signer over prefix. */
+static void make_pgp_sig(util_buf *out, const tkey *signer, unsigned type, unsigned hash_id,
+                         const util_buf *hashed, const util_buf *unhashed, const util_buf *prefix)
+{
+    unsigned char head[6] = {4,
+                             (unsigned char)type,
+                             27,
+                             (unsigned char)hash_id,
+                             (unsigned char)(hashed->len >> 8),
+                             (unsigned char)hashed->len};
+    unsigned char trailer[6] = {4, 0xFF};
+    be32(trailer + 2, (uint32_t)(6 + hashed->len));
+    unsigned char dig[64], sig[64];
+    unsigned dlen = 0;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(c, hash_id == 2 ? EVP_sha1() : EVP_sha256(), NULL);
+    EVP_DigestUpdate(c, prefix->data, prefix->len);
+    EVP_DigestUpdate(c, head, 6);
+    EVP_DigestUpdate(c, hashed->data, hashed->len);
+    EVP_DigestUpdate(c, trailer, 6);
+    EVP_DigestFinal_ex(c, dig, &dlen);
+    EVP_MD_CTX_free(c);
+    crypto_sign_detached(sig, NULL, dig, dlen, signer->sk);
+    unsigned char ulen[2] = {(unsigned char)(unhashed->len >> 8), (unsigned char)unhashed->len};
+    out->len = 0;
+    CHECK(util_buf_append(out, head, 6) == 0 &&
+          util_buf_append(out, hashed->data, hashed->len) == 0 &&
+          util_buf_append(out, ulen, 2) == 0 &&
+          util_buf_append(out, unhashed->data, unhashed->len) == 0 &&
+          util_buf_append(out, dig, 2) == 0 && util_buf_append(out, sig, 64) == 0);
+}
+
+typedef struct pgp_case {
+    uint32_t t0;       /* key creation */
+    uint32_t expires;  /* key expiry (seconds after creation) or 0 */
+    bool subkey;       /* add a signing subkey and sign with it */
+    bool backsig;      /* give the subkey its back-signature */
+    int revoke_reason; /* -1: none, else a key revocation with this reason at t0 + 100 */
+    unsigned hash_id;  /* of the document signature */
+    uint32_t sig_time; /* document signature creation time */
+} pgp_case;
+
+/* Build a certificate and a document signature per c, verify at signed_at. */
+static int pgp_run(const pgp_case *c, int64_t signed_at, util_error *err)
+{
+    tkey primary, sub;
+    util_buf keys, pre, hashed, unhashed, sigbody, docsig;
+    const char *uid = "Tess <tess@example.com>";
+    const char *payload = "tree 1\n\nmsg\n";
+    util_buf_init(&keys);
+    util_buf_init(&pre);
+    util_buf_init(&hashed);
+    util_buf_init(&unhashed);
+    util_buf_init(&sigbody);
+    util_buf_init(&docsig);
+    tkey_make(&primary, c->t0);
+    tkey_make(&sub, c->t0);
+    packet(&keys, 6, primary.body, 38);
+    if (c->revoke_reason >= 0) {
+        unsigned char reason = (unsigned char)c->revoke_reason;
+        hashed.len = pre.len = 0;
+        sub_u32(&hashed, 2, c->t0 + 100);
+        subpacket(&hashed, 29, &reason, 1);
+        sub_issuer(&hashed, &primary);
+        key_prefix(&pre, &primary);
+        make_pgp_sig(&sigbody, &primary, 0x20, 8, &hashed, &unhashed, &pre);
+        packet(&keys, 2, sigbody.data, sigbody.len);
+    }
+    packet(&keys, 13, uid, strlen(uid));
+    hashed.len = pre.len = 0;
+    sub_u32(&hashed, 2, c->t0);
+    unsigned char flags = c->subkey ? 0x01 : 0x03;
+    subpacket(&hashed, 27, &flags, 1);
+    if (c->expires)
+        sub_u32(&hashed, 9, c->expires);
+    sub_issuer(&hashed, &primary);
+    key_prefix(&pre, &primary);
+    unsigned char uh[5] = {0xB4};
+    be32(uh + 1, (uint32_t)strlen(uid));
+    CHECK(util_buf_append(&pre, uh, 5) == 0 && util_buf_puts(&pre, uid) == 0);
+    make_pgp_sig(&sigbody, &primary, 0x13, 8, &hashed, &unhashed, &pre);
+    packet(&keys, 2, sigbody.data, sigbody.len);
+    if (c->subkey) {
+        packet(&keys, 14, sub.body, 38);
+        pre.len = 0;
+        key_prefix(&pre, &primary);
+        key_prefix(&pre, &sub);
+        hashed.len = 0;
+        if (c->backsig) {
+            util_buf bh, bu, back;
+            util_buf_init(&bh);
+            util_buf_init(&bu);
+            util_buf_init(&back);
+            sub_u32(&bh, 2, c->t0);
+            sub_issuer(&bh, &sub);
+            make_pgp_sig(&back, &sub, 0x19, 8, &bh, &bu, &pre);
+            sub_u32(&hashed, 2, c->t0);
+            subpacket(&hashed, 32, back.data, back.len);
+            util_buf_release(&bh);
+            util_buf_release(&bu);
+            util_buf_release(&back);
+        } else {
+            sub_u32(&hashed, 2, c->t0);
+        }
+        unsigned char sflags = 0x02;
+        subpacket(&hashed, 27, &sflags, 1);
+        sub_issuer(&hashed, &primary);
+        make_pgp_sig(&sigbody, &primary, 0x18, 8, &hashed, &unhashed, &pre);
+        packet(&keys, 2, sigbody.data, sigbody.len);
+    }
+    /* The document signature. */
+    const tkey *signer = c->subkey ? &sub : &primary;
+    hashed.len = pre.len = 0;
+    sub_issuer(&hashed, signer);
+    sub_u32(&hashed, 2, c->sig_time);
+    CHECK(util_buf_puts(&pre, payload) == 0);
+    make_pgp_sig(&sigbody, signer, 0x00, c->hash_id, &hashed, &unhashed, &pre);
+    util_buf pkt;
+    util_buf_init(&pkt);
+    packet(&pkt, 2, sigbody.data, sigbody.len);
+    char b64[1024];
+    sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)pkt.data, pkt.len,
+                      sodium_base64_VARIANT_ORIGINAL);
+    CHECK(util_buf_printf(&docsig,
+                          "-----BEGIN PGP SIGNATURE-----\n\n%s\n-----END PGP SIGNATURE-----\n",
+                          b64) == 0);
+
+    sig_trust *t = NULL;
+    util_error_clear(err);
+    int rc = sig_trust_parse(&t, "keys", keys.data, keys.len, err);
+    CHECK_INT(rc, 0);
+    if (rc == 0) {
+        sig_when when = {signed_at, 0};
+        sig_signer who;
+        rc = sig_verify_buffer(&who, t, payload, strlen(payload), docsig.data, docsig.len, &when,
+                               "commit abcdef0", err);
+        if (rc == 0) {
+            char hex[41];
+            sig_pgp__hex(hex, primary.fpr, 20);
+            CHECK_STR(who.fingerprint, hex);
+            CHECK_STR(who.signer, uid);
+        }
+    }
+    sig_trust_free(t);
+    util_buf_release(&pkt);
+    util_buf_release(&keys);
+    util_buf_release(&pre);
+    util_buf_release(&hashed);
+    util_buf_release(&unhashed);
+    util_buf_release(&sigbody);
+    util_buf_release(&docsig);
+    return rc;
+}
+
+static void test_pgp(void)
+{
+    util_error err;
+    const uint32_t t0 = 1600000000;
+    pgp_case c = {t0, 0, false, false, -1, 8, t0 + 10};
+    CHECK_INT(pgp_run(&c, t0 + 10, &err), 0);
+    /* Expiry: valid until t0 + 1000, judged at the committer time too. */
+    c.expires = 1000;
+    CHECK_INT(pgp_run(&c, t0 + 999, &err), 0);
+    CHECK_INT(pgp_run(&c, t0 + 1001, &err), SIG_EEXPIRED);
+    CHECK(strstr(err.msg, "commit abcdef0: key ") != NULL && strstr(err.msg, "expired at") != NULL);
+    c.expires = 0;
+    /* SHA-1 document signature. */
+    c.hash_id = 2;
+    CHECK_INT(pgp_run(&c, t0 + 10, &err), SIG_EWEAKHASH);
+    CHECK(strstr(err.msg, "SHA-1 signature by Tess <tess@example.com> refused") != NULL);
+    c.hash_id = 8;
+    /* A signature that predates its key. */
+    c.sig_time = t0 - 5;
+    CHECK_INT(pgp_run(&c, 0, &err), SIG_EBADSIG);
+    c.sig_time = t0 + 10;
+    /* Signing subkey: needs its back-signature. */
+    c.subkey = true;
+    CHECK_INT(pgp_run(&c, t0 + 10, &err), SIG_EBADSIG);
+    CHECK(strstr(err.msg, "is not a signing key") != NULL);
+    c.backsig = true;
+    CHECK_INT(pgp_run(&c, t0 + 10, &err), 0);
+    c.subkey = c.backsig = false;
+    /* Revocation "retired" (3) at t0 + 100 is soft: earlier signatures stand. */
+    c.revoke_reason = 3;
+    CHECK_INT(pgp_run(&c, t0 + 10, &err), 0);
+    CHECK_INT(pgp_run(&c, t0 + 200, &err), SIG_EREVOKED);
+    /* "Compromised" (2) revokes everything. */
+    c.revoke_reason = 2;
+    CHECK_INT(pgp_run(&c, t0 + 10, &err), SIG_EREVOKED);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -309,5 +572,6 @@ int main(void)
     test_allowed_errors();
     test_armour();
     test_ssh();
+    test_pgp();
     return test_finish();
 }
