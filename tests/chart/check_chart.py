@@ -258,6 +258,8 @@ def check_release(tag, values, objs, notes, ns):
     named += [config["tls"]["clientCA"]] if "clientCA" in config["tls"] else []
     named += list((config.get("repo") or {}).get("trust") or [])
     named += list((config.get("sealing") or {}).get("keys") or [])
+    check(config.get("stateDir") in mounts and not mounts[config["stateDir"]].get("readOnly")
+          and "emptyDir" in vols[mounts[config["stateDir"]]["name"]], tag + ": stateDir is the writable emptyDir")
     for path in named:
         if path.startswith("/usr/share/sealgate/rules/"):
             continue  # in the image (Dockerfile copies rules/ there; the image test checks it)
@@ -410,9 +412,9 @@ def suite_render():
 
 # ---- config -------------------------------------------------------------------------------
 
-# design.md "Server configuration", plus log.level (the server's log level).
+# design.md "Server configuration", plus the server's logLevel and stateDir.
 CONTRACT = {
-    "listen": None, "log": {"level": None},
+    "listen": None, "logLevel": None, "stateDir": None,
     "tls": {"cert": None, "key": None, "clientCA": None},
     "rules": None, "mode": None, "params": "any",
     "repo": {"url": None, "branch": None, "paths": None, "interval": None, "trust": None,
@@ -468,6 +470,7 @@ def suite_config():
         cfg = yaml.safe_load(render_config(values))
         check(not contract_violations(cfg), "%s: %s" % (name, contract_violations(cfg)))
         check(cfg["mode"] == values["mode"], name + ": mode")
+        check(cfg["logLevel"] == values["logLevel"], name + ": logLevel")
         check(re.match(r"^[0-9.]+:\d+$", cfg["listen"]), name + ": listen is ADDR:PORT")
         check(isinstance(cfg["rules"], list) and cfg["rules"], name + ": rules is a non-empty list")
         check(cfg.get("params", {}) == values["params"], name + ": params passed through")
@@ -489,8 +492,23 @@ def suite_config():
             open(os.path.join(out_dir, name.replace(".yaml", "") + ".config.yaml"), "w").write(render_config(values))
 
 
+def print_fixture():
+    """Print what config.default.yaml must hold, after a deliberate change to the template."""
+    print(FIXTURE_HEADER + render_config(value_sets()[0][1]), end="")
+
+
+FIXTURE_HEADER = """\
+# The sealgate config file that the chart's default values render to (templates/configmap.yaml).
+# tests/chart checks that the chart still renders exactly this, and that `sealgate serve
+# --check` accepts it. After a deliberate change: tests/chart/check_chart.py fixture > this file.
+"""
+
+
 def main():
     suites = {"values": suite_values, "static": suite_static, "render": suite_render, "config": suite_config}
+    if sys.argv[1:] == ["fixture"]:
+        print_fixture()
+        return 0
     if len(sys.argv) != 2 or sys.argv[1] not in suites:
         print("usage: check_chart.py %s" % "|".join(suites), file=sys.stderr)
         return 2
