@@ -36,9 +36,14 @@ typedef struct prov_entry {
     const char *kind;  /* "Deployment" */
     const char *ns;    /* namespace, "" for cluster-scoped kinds */
     const char *name;
-    const char *path;       /* file in the repo that declares it */
-    const json_t *manifest; /* the declared object, as parsed from git */
+    const char *path; /* file in the repo that declares it */
+    const char *json; /* the declared object as compact JSON text */
+    size_t json_len;
 } prov_entry;
+
+/* The declared object, parsed: a new reference (the caller decrefs), or NULL with err set.
+ * The index keeps manifests as text to stay small; parsing one takes microseconds. */
+json_t *prov_entry_manifest(const prov_entry *e, util_error *err);
 
 typedef struct prov_index_options {
     const char *const *paths; /* folders (or files) in the repo; none: the whole tree */

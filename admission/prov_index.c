@@ -41,11 +41,8 @@ struct prov_index {
     idx_table files;   /* idx_file*, by path; one reference each */
     idx_table objects; /* idx_entry*, by key; borrowed from files */
     size_t skipped;
-    const char **namespaces; /* sorted, unique; borrowed from entries */
-    size_t namespace_count;
-    const idx_entry **kinds; /* one cluster-scoped entry per (group, kind), sorted */
-    size_t kind_count;
-    char *paths_key; /* the options it was built with, to refuse a mismatched prev */
+    idx_table managed; /* count_item*, owned: "ns:NAME" and "kind:GROUP\x1fKIND" -> objects */
+    char *paths_key;   /* the options it was built with, to refuse a mismatched prev */
 };
 
 /* ---- tables --------------------------------------------------------------------------- */
@@ -149,16 +146,82 @@ static int table_copy(idx_table *out, const idx_table *t)
     return 0;
 }
 
+/* How many objects make a namespace or a cluster-scoped kind managed; kept up to date as files
+ * come and go, so a one-file commit does not rescan 10,000 entries. */
+typedef struct count_item {
+    size_t n;
+    char key[]; /* "ns:NAME" or "kind:GROUP\x1fKIND" */
+} count_item;
+
+static const char *count_key(const void *item)
+{
+    return ((const count_item *)item)->key;
+}
+
+static int count_adjust(idx_table *t, const char *key, bool add)
+{
+    count_item *c = table_get(t, key, count_key);
+    void *dup;
+    if (!add) {
+        if (c && --c->n == 0)
+            free(table_del(t, key, count_key));
+        return 0;
+    }
+    if (c) {
+        c->n++;
+        return 0;
+    }
+    size_t len = strlen(key);
+    if (!(c = malloc(sizeof(*c) + len + 1)))
+        return UTIL_ENOMEM;
+    c->n = 1;
+    memcpy(c->key, key, len + 1);
+    if (table_put(t, c, count_key, &dup) < 0) {
+        free(c);
+        return UTIL_ENOMEM;
+    }
+    return 0;
+}
+
+static int counts_copy(idx_table *out, const idx_table *t)
+{
+    if (table_copy(out, t) < 0)
+        return UTIL_ENOMEM;
+    for (size_t i = 0; i < out->cap; i++) {
+        const count_item *c = out->slots[i];
+        if (!c)
+            continue;
+        size_t len = strlen(c->key);
+        count_item *n = malloc(sizeof(*n) + len + 1);
+        if (!n) {
+            for (size_t j = 0; j < i; j++)
+                if (out->slots[j])
+                    free(out->slots[j]);
+            for (size_t j = i; j < out->cap; j++)
+                out->slots[j] = NULL;
+            return UTIL_ENOMEM;
+        }
+        memcpy(n, c, sizeof(*n) + len + 1);
+        out->slots[i] = n;
+    }
+    return 0;
+}
+
+static void counts_free(idx_table *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        free(t->slots[i]);
+    free(t->slots);
+}
+
 /* ---- files and entries ---------------------------------------------------------------- */
 
 static void file_unref(idx_file *f)
 {
     if (!f || atomic_fetch_sub(&f->refs, 1) != 1)
         return;
-    for (size_t i = 0; i < f->count; i++) {
-        json_decref((json_t *)f->entries[i]->pub.manifest);
+    for (size_t i = 0; i < f->count; i++)
         free(f->entries[i]);
-    }
     free(f->entries);
     free(f->path);
     free(f);
@@ -204,7 +267,9 @@ bool prov_kind_is_cluster_scoped(const char *group, const char *kind)
 }
 
 /* Make the entry for doc (stealing its reference), or NULL with *skip set when doc is not a
- * Kubernetes object (no apiVersion/kind/metadata.name). */
+ * Kubernetes object (no apiVersion/kind/metadata.name). The manifest is kept as compact JSON
+ * text in the entry's own block: a parsed jansson tree costs about ten times its text, and
+ * the index must hold 10,000 manifests in a few MiB (docs/provenance.md). */
 static idx_entry *entry_new(json_t *doc, const char *path, const char *default_ns, bool *skip)
 {
     const char *api = util_json_str(doc, "apiVersion"), *kind = util_json_str(doc, "kind");
@@ -222,11 +287,18 @@ static idx_entry *entry_new(json_t *doc, const char *path, const char *default_n
         ns = "";
     else if (!ns || !*ns)
         ns = default_ns;
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text) {
+        json_decref(doc);
+        return NULL;
+    }
     size_t klen = strlen(kind), nslen = strlen(ns), nlen = strlen(name), plen = strlen(path);
-    /* Block: key "g\x1fk\x1fns\x1fname\0", then the separate strings, then the path. */
+    size_t tlen = strlen(text);
+    /* Block: key "g\x1fk\x1fns\x1fname\0", the separate strings, the path, the JSON. */
     size_t keylen = glen + klen + nslen + nlen + 4;
-    idx_entry *e = malloc(sizeof(*e) + keylen + keylen + plen + 1);
+    idx_entry *e = malloc(sizeof(*e) + keylen + keylen + plen + 1 + tlen + 1);
     if (!e) {
+        free(text);
         json_decref(doc);
         return NULL;
     }
@@ -238,11 +310,25 @@ static idx_entry *entry_new(json_t *doc, const char *path, const char *default_n
     memcpy(parts, key, keylen);
     char *g = parts, *k = g + glen + 1, *n = k + klen + 1, *nm = n + nslen + 1;
     g[glen] = k[klen] = n[nslen] = '\0';
-    memcpy(parts + keylen, path, plen + 1);
+    char *epath = parts + keylen, *json = epath + plen + 1;
+    memcpy(epath, path, plen + 1);
+    memcpy(json, text, tlen + 1);
+    free(text);
+    json_decref(doc);
     e->key = key;
     e->pub = (prov_entry){
-        .group = g, .kind = k, .ns = n, .name = nm, .path = parts + keylen, .manifest = doc};
+        .group = g, .kind = k, .ns = n, .name = nm, .path = epath, .json = json, .json_len = tlen};
     return e;
+}
+
+json_t *prov_entry_manifest(const prov_entry *e, util_error *err)
+{
+    json_error_t je;
+    json_t *v = json_loadb(e->json, e->json_len, JSON_DECODE_ANY, &je);
+    if (!v)
+        util_error_set(err, UTIL_ENOMEM, "cannot read back the manifest of '%s': %s", e->path,
+                       je.text);
+    return v;
 }
 
 static int file_push(idx_file *f, idx_entry *e)
@@ -303,10 +389,7 @@ static int file_load(idx_file **out, git_repository *repo, const git_oid *blob_i
             continue;
         }
         if (!e || file_push(f, e) < 0) {
-            if (e) {
-                json_decref((json_t *)e->pub.manifest);
-                free(e);
-            }
+            free(e);
             util_manifest_set_release(&set);
             file_unref(f);
             return util_error_set(err, UTIL_ENOMEM, "out of memory");
@@ -334,8 +417,7 @@ void prov_index_unref(prov_index *idx)
         file_unref(idx->files.slots[i]);
     free(idx->files.slots);
     free(idx->objects.slots);
-    free(idx->namespaces);
-    free(idx->kinds);
+    counts_free(&idx->managed);
     free(idx->signer);
     free(idx->paths_key);
     free(idx);
@@ -369,6 +451,24 @@ static bool path_selected(const prov_index_options *opts, const char *path)
     return false;
 }
 
+/* Count e toward the namespace (or, cluster-scoped, the kind) it makes managed. */
+static int entry_count(prov_index *idx, const idx_entry *e, bool add)
+{
+    char key[600];
+    const prov_entry *p = &e->pub;
+    int rc = 0;
+    if (*p->ns) {
+        snprintf(key, sizeof(key), "ns:%s", p->ns);
+        return count_adjust(&idx->managed, key, add);
+    }
+    if (strcmp(p->kind, "Namespace") == 0 && !*p->group) {
+        snprintf(key, sizeof(key), "ns:%s", p->name);
+        rc = count_adjust(&idx->managed, key, add);
+    }
+    snprintf(key, sizeof(key), "kind:%s\x1f%s", p->group, p->kind);
+    return rc < 0 ? rc : count_adjust(&idx->managed, key, add);
+}
+
 /* Add a file's entries to the object table; a key already there is a duplicate. */
 static int index_add_file(prov_index *idx, idx_file *f, util_error *err)
 {
@@ -378,7 +478,8 @@ static int index_add_file(prov_index *idx, idx_file *f, util_error *err)
     if (dup) /* cannot happen: a tree has one entry per path */
         return util_error_set(err, UTIL_EINVALID, "'%s' indexed twice", f->path);
     for (size_t i = 0; i < f->count; i++) {
-        if (table_put(&idx->objects, f->entries[i], entry_key, &dup) < 0)
+        if (table_put(&idx->objects, f->entries[i], entry_key, &dup) < 0 ||
+            (!dup && entry_count(idx, f->entries[i], true) < 0))
             return util_error_set(err, UTIL_ENOMEM, "out of memory");
         if (dup) {
             const prov_entry *a = &((idx_entry *)dup)->pub, *b = &f->entries[i]->pub;
@@ -397,8 +498,10 @@ static void index_drop_file(prov_index *idx, const char *path)
     idx_file *f = table_del(&idx->files, path, file_key);
     if (!f)
         return;
-    for (size_t i = 0; i < f->count; i++)
+    for (size_t i = 0; i < f->count; i++) {
         table_del(&idx->objects, f->entries[i]->key, entry_key);
+        entry_count(idx, f->entries[i], false);
+    }
     idx->skipped -= f->skipped;
     file_unref(f);
 }
@@ -464,90 +567,145 @@ static int index_full(prov_index *idx, git_repository *repo, git_tree *tree,
     return w.rc;
 }
 
-/* Re-read only what the diff from prev's tree to tree touches: all removals first, then
- * additions, so an object moving between files in one commit is no duplicate. */
-static int index_incremental(prov_index *idx, git_repository *repo, git_tree *tree,
-                             const prov_index *prev, const prov_index_options *opts,
-                             util_error *err)
+/* A file to read again once every removal is done. */
+typedef struct added_file {
+    char *path;
+    git_oid blob;
+} added_file;
+
+typedef struct diff_walk {
+    prov_index *idx;
+    git_repository *repo;
+    const prov_index_options *opts;
+    util_error *err;
+    added_file *added;
+    size_t count, cap;
+    util_buf path;
+} diff_walk;
+
+static int note_added(diff_walk *w, const char *path, const git_tree_entry *e)
 {
-    git_tree *old = NULL;
-    git_diff *diff = NULL;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (git_tree_entry_filemode(e) == GIT_FILEMODE_LINK || base[0] == '.' ||
+        !is_manifest_name(base) || !path_selected(w->opts, path))
+        return 0;
+    if (w->count == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 16;
+        added_file *n = realloc(w->added, cap * sizeof(*n));
+        if (!n)
+            return UTIL_ENOMEM;
+        w->added = n;
+        w->cap = cap;
+    }
+    if (!(w->added[w->count].path = strdup(path)))
+        return UTIL_ENOMEM;
+    git_oid_cpy(&w->added[w->count++].blob, git_tree_entry_id(e));
+    return 0;
+}
+
+static int diff_entries(diff_walk *w, const git_tree_entry *old, const git_tree_entry *new);
+
+/* Every blob under tree (at the current path) is removed (add false) or added (add true). */
+static int diff_subtree(diff_walk *w, const git_tree_entry *te, bool add)
+{
+    git_tree *tree = NULL;
     int rc = 0;
-    if (git_tree_lookup(&old, repo, &prev->tree) < 0 ||
-        git_diff_tree_to_tree(&diff, repo, old, tree, NULL) < 0) {
-        rc = util_error_set(err, UTIL_EFAIL, "cannot diff against %.12s: %s", prev->commit,
+    if (git_tree_lookup(&tree, w->repo, git_tree_entry_id(te)) < 0)
+        return util_error_set(w->err, UTIL_EFAIL, "cannot read tree '%s': %s", w->path.data,
+                              git_error_last() ? git_error_last()->message : "unknown error");
+    size_t n = git_tree_entrycount(tree);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+        rc = diff_entries(w, add ? NULL : e, add ? e : NULL);
+    }
+    git_tree_free(tree);
+    return rc;
+}
+
+/* Compare two trees entry by entry, descending only where the ids differ: a one-file commit
+ * reads one path of trees, not the whole repository (git_diff_tree_to_tree iterates all). */
+static int diff_trees(diff_walk *w, const git_oid *old_id, const git_oid *new_id)
+{
+    git_tree *old = NULL, *new = NULL;
+    int rc = 0;
+    if (git_tree_lookup(&old, w->repo, old_id) < 0 || git_tree_lookup(&new, w->repo, new_id) < 0) {
+        rc = util_error_set(w->err, UTIL_EFAIL, "cannot read tree '%s': %s", w->path.data,
                             git_error_last() ? git_error_last()->message : "unknown error");
         goto out;
     }
-    size_t n = git_diff_num_deltas(diff);
-    for (size_t i = 0; i < n; i++) {
-        const git_diff_delta *d = git_diff_get_delta(diff, i);
-        if (d->status != GIT_DELTA_ADDED)
-            index_drop_file(idx, d->old_file.path);
+    size_t no = git_tree_entrycount(old), nn = git_tree_entrycount(new);
+    for (size_t i = 0; i < no && rc == 0; i++) {
+        const git_tree_entry *o = git_tree_entry_byindex(old, i);
+        rc = diff_entries(w, o, git_tree_entry_byname(new, git_tree_entry_name(o)));
     }
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        const git_diff_delta *d = git_diff_get_delta(diff, i);
-        const char *path = d->new_file.path, *base = strrchr(path, '/');
-        base = base ? base + 1 : path;
-        if (d->status == GIT_DELTA_DELETED || base[0] == '.' || !is_manifest_name(path) ||
-            !path_selected(opts, path) || d->new_file.mode == GIT_FILEMODE_COMMIT ||
-            d->new_file.mode == GIT_FILEMODE_LINK)
-            continue;
-        /* A path inside a hidden folder is skipped, as the full walk skips it. */
-        if (strstr(path, "/.") || path[0] == '.')
-            continue;
-        rc = load_and_add(idx, repo, &d->new_file.id, path, opts, err);
+    for (size_t i = 0; i < nn && rc == 0; i++) {
+        const git_tree_entry *e = git_tree_entry_byindex(new, i);
+        if (!git_tree_entry_byname(old, git_tree_entry_name(e)))
+            rc = diff_entries(w, NULL, e);
     }
 out:
-    git_diff_free(diff);
+    git_tree_free(new);
     git_tree_free(old);
     return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* One name present in the old tree, the new one, or both. Removals happen at once, additions
+ * are noted for later. */
+static int diff_entries(diff_walk *w, const git_tree_entry *old, const git_tree_entry *new)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static int cmp_kind(const void *a, const void *b)
-{
-    const idx_entry *x = *(const idx_entry *const *)a, *y = *(const idx_entry *const *)b;
-    int c = strcmp(x->pub.group, y->pub.group);
-    return c ? c : strcmp(x->pub.kind, y->pub.kind);
-}
-
-/* The managed namespaces and cluster-scoped kinds, as sorted unique arrays. */
-static int index_summarise(prov_index *idx)
-{
-    size_t n = idx->objects.count, nn = 0, nk = 0;
-    idx->namespaces = malloc((n + 1) * sizeof(char *));
-    idx->kinds = malloc((n + 1) * sizeof(idx_entry *));
-    if (!idx->namespaces || !idx->kinds)
-        return UTIL_ENOMEM;
-    for (size_t i = 0; i < idx->objects.cap; i++) {
-        const idx_entry *e = idx->objects.slots[i];
-        if (!e)
-            continue;
-        if (*e->pub.ns)
-            idx->namespaces[nn++] = e->pub.ns;
-        else if (strcmp(e->pub.kind, "Namespace") == 0 && !*e->pub.group)
-            idx->namespaces[nn++] = e->pub.name;
-        if (!*e->pub.ns)
-            idx->kinds[nk++] = e;
+    const char *name = git_tree_entry_name(old ? old : new);
+    size_t mark = w->path.len;
+    int rc = 0;
+    if (name[0] == '.') /* hidden files and folders are never indexed */
+        return 0;
+    if (old && new &&git_oid_equal(git_tree_entry_id(old), git_tree_entry_id(new)) &&
+        git_tree_entry_filemode(old) == git_tree_entry_filemode(new))
+        return 0;
+    if (util_buf_printf(&w->path, "%s%s", mark ? "/" : "", name) < 0)
+        return util_error_set(w->err, UTIL_ENOMEM, "out of memory");
+    bool old_tree = old && git_tree_entry_type(old) == GIT_OBJECT_TREE;
+    bool new_tree = new &&git_tree_entry_type(new) == GIT_OBJECT_TREE;
+    if (old_tree && new_tree) {
+        rc = diff_trees(w, git_tree_entry_id(old), git_tree_entry_id(new));
+    } else {
+        if (old && old_tree)
+            rc = diff_subtree(w, old, false);
+        else if (old && git_tree_entry_type(old) == GIT_OBJECT_BLOB)
+            index_drop_file(w->idx, w->path.data);
+        if (rc == 0 && new &&new_tree && name[0] != '.')
+            rc = diff_subtree(w, new, true);
+        else if (rc == 0 && new &&git_tree_entry_type(new) == GIT_OBJECT_BLOB &&
+                 note_added(w, w->path.data, new) < 0)
+            rc = util_error_set(w->err, UTIL_ENOMEM, "out of memory");
     }
-    qsort(idx->namespaces, nn, sizeof(char *), cmp_str);
-    qsort(idx->kinds, nk, sizeof(idx_entry *), cmp_kind);
-    size_t u = 0;
-    for (size_t i = 0; i < nn; i++)
-        if (u == 0 || strcmp(idx->namespaces[u - 1], idx->namespaces[i]) != 0)
-            idx->namespaces[u++] = idx->namespaces[i];
-    idx->namespace_count = u;
-    u = 0;
-    for (size_t i = 0; i < nk; i++)
-        if (u == 0 || cmp_kind(&idx->kinds[u - 1], &idx->kinds[i]) != 0)
-            idx->kinds[u++] = idx->kinds[i];
-    idx->kind_count = u;
-    return 0;
+    w->path.len = mark;
+    w->path.data[mark] = '\0';
+    return rc;
+}
+
+/* Re-read only what changed from prev's tree to tree: all removals first, then additions, so
+ * an object moving between files in one commit is no duplicate. */
+static int index_incremental(prov_index *idx, git_repository *repo, git_tree *tree,
+                             const prov_index *prev, const prov_index_options *opts,
+                             util_error *err)
+{
+    diff_walk w = {.idx = idx, .repo = repo, .opts = opts, .err = err};
+    util_buf_init(&w.path);
+    int rc =
+        util_buf_reserve(&w.path, 256) < 0 ? util_error_set(err, UTIL_ENOMEM, "out of memory") : 0;
+    if (rc == 0) {
+        w.path.data[0] = '\0';
+        rc = diff_trees(&w, &prev->tree, git_tree_id(tree));
+    }
+    for (size_t i = 0; i < w.count; i++) {
+        if (rc == 0)
+            rc = load_and_add(idx, repo, &w.added[i].blob, w.added[i].path, opts, err);
+        free(w.added[i].path);
+    }
+    free(w.added);
+    util_buf_release(&w.path);
+    return rc;
 }
 
 /* A string naming the options, so an index is only ever diffed against a compatible one. */
@@ -598,7 +756,8 @@ int prov_index_build(prov_index **out, git_repository *repo, const git_oid *comm
         prev = NULL; /* built with other options: start over */
     if (prev) {
         if (table_copy(&idx->files, &prev->files) < 0 ||
-            table_copy(&idx->objects, &prev->objects) < 0) {
+            table_copy(&idx->objects, &prev->objects) < 0 ||
+            counts_copy(&idx->managed, &prev->managed) < 0) {
             rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
             goto fail;
         }
@@ -610,8 +769,6 @@ int prov_index_build(prov_index **out, git_repository *repo, const git_oid *comm
     } else {
         rc = index_full(idx, repo, tree, opts, err);
     }
-    if (rc == 0 && index_summarise(idx) < 0)
-        rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
     if (rc < 0)
         goto fail;
     git_tree_free(tree);
@@ -690,16 +847,18 @@ size_t prov_index_files(const prov_index *idx)
 
 bool prov_index_manages_namespace(const prov_index *idx, const char *ns)
 {
-    if (!idx || !ns || !*ns)
+    char key[300];
+    if (!idx || !ns || !*ns || strlen(ns) > 253)
         return false;
-    return bsearch(&ns, idx->namespaces, idx->namespace_count, sizeof(char *), cmp_str) != NULL;
+    snprintf(key, sizeof(key), "ns:%s", ns);
+    return table_get(&idx->managed, key, count_key) != NULL;
 }
 
 bool prov_index_manages_kind(const prov_index *idx, const char *group, const char *kind)
 {
+    char key[600];
     if (!idx || !kind)
         return false;
-    idx_entry probe = {.pub = {.group = group ? group : "", .kind = kind}};
-    const idx_entry *p = &probe;
-    return bsearch(&p, idx->kinds, idx->kind_count, sizeof(idx_entry *), cmp_kind) != NULL;
+    int n = snprintf(key, sizeof(key), "kind:%s\x1f%s", group ? group : "", kind);
+    return n > 0 && (size_t)n < sizeof(key) && table_get(&idx->managed, key, count_key) != NULL;
 }

@@ -113,17 +113,20 @@ static const char *scale_owner_kind(const char *resource)
     return NULL;
 }
 
-static json_t *git_facts(bool managed, const prov_index *idx, const prov_entry *e)
+/* The git facts for the rule DSL; steals manifest (may be NULL). */
+static json_t *git_facts(bool managed, const prov_index *idx, json_t *manifest)
 {
     json_t *git = json_object();
-    if (!git)
+    if (!git) {
+        json_decref(manifest);
         return NULL;
+    }
     json_object_set_new(git, "managed", json_boolean(managed));
     json_object_set_new(git, "commit", idx ? json_string(prov_index_commit(idx)) : json_null());
     json_object_set_new(git, "signer",
                         idx && *prov_index_signer(idx) ? json_string(prov_index_signer(idx))
                                                        : json_null());
-    json_object_set(git, "object", e ? (json_t *)e->manifest : json_null());
+    json_object_set_new(git, "object", manifest ? manifest : json_null());
     return git;
 }
 
@@ -213,12 +216,15 @@ static int match_scale(prov_verdict *out, const prov_index *idx, const prov_matc
     const char *group = util_json_str(res, "group");
     const prov_entry *e =
         kind ? prov_index_find(idx, group ? group : "", kind, r->ns, r->name) : NULL;
-    out->git = git_facts(e != NULL, idx, e);
+    json_t *manifest = e ? prov_entry_manifest(e, err) : NULL;
+    if (e && !manifest)
+        return err->code;
+    out->git = git_facts(e != NULL, idx, manifest);
     if (!e) {
         verdict(out, PROV_RESULT_UNMANAGED, opts);
         return 0;
     }
-    const json_t *want = util_json_path(e->manifest, "spec.replicas");
+    const json_t *want = util_json_path(manifest, "spec.replicas");
     const json_t *got = r->object ? util_json_path(r->object, "spec.replicas") : NULL;
     for (size_t i = 0; i < opts->diff.ignore_count; i++) {
         const prov_ignore *ig = &opts->diff.ignore[i];
@@ -238,8 +244,8 @@ static int match_scale(prov_verdict *out, const prov_index *idx, const prov_matc
     return 0;
 }
 
-int prov_match(prov_verdict *out, const prov_index *idx, const prov_match_options *opts,
-               const json_t *request, util_arena *arena, util_error *err)
+static int match_request(prov_verdict *out, const prov_index *idx, const prov_match_options *opts,
+                         const json_t *request, util_arena *arena, util_error *err)
 {
     req_facts r;
     int rc;
@@ -256,7 +262,10 @@ int prov_match(prov_verdict *out, const prov_index *idx, const prov_match_option
     }
     if (is_exempt(opts, json_object_get(request, "userInfo"))) {
         const prov_entry *e = prov_index_find(idx, r.group, r.kind, r.ns, r.name);
-        out->git = git_facts(e != NULL, idx, e);
+        json_t *manifest = e ? prov_entry_manifest(e, err) : NULL;
+        if (e && !manifest)
+            return err->code;
+        out->git = git_facts(e != NULL, idx, manifest);
         verdict(out, PROV_RESULT_EXEMPT, opts);
         return 0;
     }
@@ -273,8 +282,11 @@ int prov_match(prov_verdict *out, const prov_index *idx, const prov_match_option
 
     const prov_entry *e = prov_index_find(idx, r.group, r.kind, r.ns, r.name);
     const char *what = describe_object(r.group, r.kind, r.ns, r.name, arena);
+    json_t *manifest = e ? prov_entry_manifest(e, err) : NULL;
+    if (e && !manifest)
+        return err->code;
     if (strcmp(r.op, "DELETE") == 0) {
-        out->git = git_facts(e != NULL, idx, e);
+        out->git = git_facts(e != NULL, idx, manifest);
         verdict(out, e ? PROV_RESULT_DELETE_DECLARED : PROV_RESULT_UNMANAGED, opts);
         if (e)
             out->message =
@@ -290,7 +302,7 @@ int prov_match(prov_verdict *out, const prov_index *idx, const prov_match_option
             (is_system_kind(r.group, r.kind) || is_system_object(r.group, r.kind, r.name) ||
              (obj && has_controller_owner(obj))))
             managed = false;
-        out->git = git_facts(managed, idx, NULL);
+        out->git = git_facts(managed, idx, NULL); /* manifest is NULL: no entry */
         verdict(out, managed ? PROV_RESULT_NOT_IN_GIT : PROV_RESULT_UNMANAGED, opts);
         if (managed)
             out->message = util_arena_printf(
@@ -299,11 +311,14 @@ int prov_match(prov_verdict *out, const prov_index *idx, const prov_match_option
                       : util_arena_printf(arena, "%ss", r.kind));
         return 0;
     }
-    out->git = git_facts(true, idx, e);
+    /* git (the facts) holds the manifest from here on; the difference may point into it */
+    out->git = git_facts(true, idx, manifest);
+    if (!out->git)
+        return util_error_set(err, UTIL_ENOMEM, "out of memory");
     if (!r.object)
         return util_error_set(err, UTIL_EINVALID, "%s request without an object", r.op);
     prov_difference d;
-    if ((rc = prov_diff(&d, e->manifest, r.object, &opts->diff, arena, err)) < 0)
+    if ((rc = prov_diff(&d, manifest, r.object, &opts->diff, arena, err)) < 0)
         return rc;
     if (!d.differs) {
         verdict(out, PROV_RESULT_MATCH, opts);
@@ -313,4 +328,15 @@ int prov_match(prov_verdict *out, const prov_index *idx, const prov_match_option
     out->message = util_arena_printf(arena, "%s: %s %s", what, prov_difference_describe(&d, arena),
                                      where(idx, arena));
     return 0;
+}
+
+int prov_match(prov_verdict *out, const prov_index *idx, const prov_match_options *opts,
+               const json_t *request, util_arena *arena, util_error *err)
+{
+    int rc = match_request(out, idx, opts, request, arena, err);
+    if (rc < 0) { /* nothing for the caller to release on failure */
+        json_decref(out->git);
+        memset(out, 0, sizeof(*out));
+    }
+    return rc;
 }

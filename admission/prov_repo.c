@@ -527,7 +527,7 @@ static int sync_step(prov_repo *r, util_error *err)
     if (r->remote && (rc = fetch(r, err)) < 0)
         return rc;
     git_oid tag;
-    bool is_tag;
+    bool is_tag = false;
     if ((rc = resolve_tip(r, &tip, &tag, &is_tag, err)) < 0)
         return rc;
     if (r->current && r->have_accepted && git_oid_equal(&tip, &r->accepted))

@@ -292,17 +292,30 @@ int main(void)
                                       "{\"name\":\"allowed-one\",\"namespace\":\"demo\"},"
                                       "\"data\":{\"a\":\"c\"}}\n");
     CHECK_INT(sh("git -C repo rm -q clusters/prod/sub/list.yml"), 0);
+    CHECK_INT(sh("mkdir -p repo/clusters/prod/new && git -C repo mv clusters/prod/rbac.yaml "
+                 "clusters/prod/new/rbac.yaml"),
+              0);
+    put("repo/clusters/prod/.hidden/x.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: h2}\n");
     CHECK_INT(commit("repo", "alice", "second"), 0);
     prov_index *next = build(repo, idx, "alice@example.com", &err);
     CHECK(next != NULL);
     if (next) {
         const prov_entry *e2 = prov_index_find(next, "apps", "Deployment", "demo", "web");
-        CHECK(e2 && e && e2->manifest == e->manifest); /* shared, not re-parsed */
+        CHECK(e2 && e && e2->json == e->json); /* shared, not re-parsed */
         const prov_entry *cm = prov_index_find(next, "", "ConfigMap", "demo", "allowed-one");
-        CHECK(cm && strcmp(util_json_str(json_object_get(cm->manifest, "data"), "a"), "c") == 0);
+        json_t *m = cm ? prov_entry_manifest(cm, &err) : NULL;
+        CHECK(m && strcmp(util_json_str(json_object_get(m, "data"), "a"), "c") == 0);
+        json_decref(m);
         CHECK(prov_index_find(next, "", "ConfigMap", "other", "two") == NULL);
         CHECK_INT(prov_index_count(next), 5);
         CHECK(!prov_index_manages_namespace(next, "other"));
+        CHECK(prov_index_manages_namespace(next, "demo"));
+        CHECK(prov_index_manages_kind(next, "rbac.authorization.k8s.io", "ClusterRole"));
+        const prov_entry *role =
+            prov_index_find(next, "rbac.authorization.k8s.io", "ClusterRole", "", "reader");
+        CHECK(role && strcmp(role->path, "clusters/prod/new/rbac.yaml") == 0);
+        CHECK(prov_index_find(next, "", "ConfigMap", "demo", "h2") == NULL);
         /* the earlier index is untouched */
         CHECK(prov_index_find(idx, "", "ConfigMap", "other", "two") != NULL);
         /* the same from scratch */
