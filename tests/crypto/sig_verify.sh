@@ -8,6 +8,7 @@ export HOME=$T GNUPGHOME=$T/gnupg GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME=Alice GIT_AUTHOR_EMAIL=alice@example.com
 export GIT_COMMITTER_NAME=Alice GIT_COMMITTER_EMAIL=alice@example.com
 mkdir -m 700 "$GNUPGHOME"
+defer "gpgconf --kill all >/dev/null 2>&1" # the gpg-agent this test started
 git config --global init.defaultBranch main
 git config --global gpg.ssh.allowedSignersFile "$T/allowed_all"
 TOOL=$SEALGATE_BUILD_DIR/tests/crypto/sig_tool
