@@ -170,7 +170,9 @@ static int collect_dir(util_strv *out, const char *dir, const char *const *suffi
     for (size_t i = 0; i < names.count && rc == 0; i++) {
         char path[4096];
         struct stat st;
-        int n = snprintf(path, sizeof(path), "%s/%s", dir, names.items[i]);
+        size_t dlen = strlen(dir);
+        bool slash = dlen > 0 && dir[dlen - 1] == '/'; /* "dir/" as typed: no "dir//x" */
+        int n = snprintf(path, sizeof(path), "%s%s%s", dir, slash ? "" : "/", names.items[i]);
         if (n < 0 || (size_t)n >= sizeof(path)) {
             rc = util_error_set(err, UTIL_EINVALID, "path too long under '%s'", dir);
             break;
