@@ -141,7 +141,7 @@ int seal_pubkey_parse(seal_pubkey *out, const char *text, size_t len, const char
         return rc;
     if ((rc = seal_key_line_parse(&kl, text, len, source, err)))
         return rc;
-    int64_t created;
+    int64_t created = 0;
     if ((rc = seal_parse_created(&created, kl.created, source, kl.line, err)))
         return rc;
     if (util_slice_eq_cstr(kl.tag, SEAL_PUB_TAG)) {
@@ -246,7 +246,7 @@ static int seal_keyring_load_file(seal_keyring *kr, const char *path, util_error
                                : "not a sealgate private key (expected '" SEAL_PRIV_TAG "')");
         goto out;
     }
-    int64_t created;
+    int64_t created = 0;
     if ((rc = seal_parse_created(&created, kl.created, path, kl.line, err)))
         goto out;
     sk = sodium_malloc(32);
