@@ -2,6 +2,7 @@
  * objects carrying what the apiserver adds, quantities, numbers, merge-key lists, ignores,
  * Secrets. */
 #include "admission/prov.h"
+#include "crypto/seal.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -244,6 +245,61 @@ static void test_service_and_secret(util_arena *a)
     json_decref(s);
 }
 
+/* A sealed Secret in git against the plain Secret /mutate made of it: compared unsealed. */
+static void test_sealed_secret(util_arena *a)
+{
+    uint8_t sk[32];
+    for (int i = 0; i < 32; i++)
+        sk[i] = (uint8_t)(i * 7 + 1);
+    seal_pubkey pub;
+    seal_keyring *kr = NULL;
+    util_error err;
+    seal__pubkey_from_raw(&pub, sk, 1700000000);
+    CHECK_INT(seal__keyring_from_raw(&kr, sk, 1700000000, &err), 0);
+    json_t *plain =
+        kubectl("secret generic db --from-literal=password=s3cret --from-literal=user=web");
+    CHECK(plain != NULL);
+    if (!plain || !kr)
+        return;
+    /* git's copy: sealed, and without a namespace (the index's default applies) */
+    json_object_set_new(json_object_get(plain, "metadata"), "namespace", json_string("demo"));
+    json_t *sealed = NULL;
+    CHECK_INT(seal_secret_seal(&sealed, plain, &pub, SEAL_SCOPE_STRICT, NULL, &err), 0);
+    if (!sealed)
+        return;
+    json_object_del(json_object_get(sealed, "metadata"), "namespace");
+    /* the live object: data in plaintext (base64), label and annotations kept, as /mutate does */
+    json_t *live = json_deep_copy(sealed);
+    json_object_del(live, "stringData");
+    json_object_set(live, "data", json_object_get(plain, "data"));
+    json_object_set_new(json_object_get(live, "metadata"), "namespace", json_string("demo"));
+    json_object_set_new(json_object_get(live, "metadata"), "uid", json_string("u-1"));
+
+    prov_diff_options o = {.keys = kr};
+    CHECK_STR(diff_path(sealed, live, &o, a), "");
+    /* without the keys the ciphertext cannot equal the plaintext */
+    CHECK_STR(diff_path(sealed, live, NULL, a), "data.password");
+    /* someone changed the password by hand */
+    json_t *data = json_deep_copy(json_object_get(plain, "data"));
+    json_object_set_new(data, "password", json_string("aGFja2Vk"));
+    json_object_set_new(live, "data", data);
+    prov_difference out;
+    CHECK_INT(prov_diff(&out, sealed, live, &o, a, &err), 0);
+    CHECK(out.differs && out.secret);
+    CHECK_STR(out.path, "data.password");
+    /* a value sealed for another Secret does not unseal here: an error, not a match */
+    json_t *moved = json_deep_copy(sealed);
+    json_object_set_new(json_object_get(moved, "metadata"), "name", json_string("other"));
+    json_object_set_new(json_object_get(live, "metadata"), "name", json_string("other"));
+    CHECK(prov_diff(&out, moved, live, &o, a, &err) < 0);
+    CHECK(strstr(err.msg, "unsealing") != NULL);
+    json_decref(moved);
+    json_decref(live);
+    json_decref(sealed);
+    json_decref(plain);
+    seal_keyring_free(kr);
+}
+
 int main(void)
 {
     util_arena a;
@@ -251,6 +307,7 @@ int main(void)
     test_deployment(&a);
     test_lists_and_quantities(&a);
     test_service_and_secret(&a);
+    test_sealed_secret(&a);
     util_arena_release(&a);
     return test_finish();
 }
