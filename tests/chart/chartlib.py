@@ -521,6 +521,7 @@ class Renderer:
     def fn_hasKey(self, d, k): return isinstance(d, dict) and k in d
     def fn_get(self, d, k): return d.get(k, "") if isinstance(d, dict) else ""
     def fn_concat(self, *ls): return [x for l in ls for x in (l or [])]
+    def fn_append(self, l, v): return list(l or []) + [v]
     def fn_int(self, v): return int(float(v)) if v not in (None, "") else 0
     def fn_min(self, *a): return min(int(x) for x in a)
     def fn_sub(self, a, b): return int(a) - int(b)

@@ -290,6 +290,8 @@ def check_release(tag, values, objs, notes, ns):
     check(mounts.get("/etc/sealgate/tls") and config["tls"]["cert"] == "/etc/sealgate/tls/tls.crt"
           and config["tls"]["key"] == "/etc/sealgate/tls/tls.key", tag + ": certificate files come from the tls volume")
     excluded = set(values["webhook"]["excludeNamespaces"]) | {ns}
+    if values["tls"]["mode"] == "certManager":
+        excluded.add(values["tls"]["certManager"]["namespace"])
     for cfg, path in ((vwc, "/validate"), (mwc, "/mutate")):
         hooks = cfg["webhooks"]
         check(len(hooks) == 1, tag + ": one webhook per configuration")
