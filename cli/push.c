@@ -1,0 +1,375 @@
+/* push.c: the machinery `sealgate gate` and `sealgate audit` share: verify a revision of the
+ * config repo (as `sealgate verify` does, through sig_), index the manifests of its tree
+ * (prov_), load the rules (pol_) and the sealing keys (seal_). See push.h. */
+#include "cli/push.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "util/limits.h"
+#include "util/banned.h"
+
+/* The packs the bundled default loads: the server's embedded default (design.md). */
+static const char *const push_default_packs[] = {"pod-security-baseline", "images", "secrets"};
+
+int cli_push_args_init(cli_push_args *a, const char *verb, int argc)
+{
+    memset(a, 0, sizeof(*a));
+    a->verb = verb;
+    size_t n = (size_t)(argc > 0 ? argc : 1);
+    a->trust = calloc(n, sizeof(*a->trust));
+    a->paths = calloc(n, sizeof(*a->paths));
+    a->rules = calloc(n, sizeof(*a->rules));
+    a->keys = calloc(n, sizeof(*a->keys));
+    if (!a->trust || !a->paths || !a->rules || !a->keys) {
+        cli_push_args_release(a);
+        return cli_usage(verb, "out of memory");
+    }
+    return 0;
+}
+
+void cli_push_args_release(cli_push_args *a)
+{
+    free(a->trust);
+    free(a->paths);
+    free(a->rules);
+    free(a->keys);
+    a->trust = a->paths = a->rules = a->keys = NULL;
+}
+
+int cli_push_opt(int argc, char **argv, int *i, const char *name, const char **val)
+{
+    const char *s = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(s, name, n) != 0)
+        return 0;
+    if (s[n] == '=') {
+        *val = s + n + 1;
+        return 1;
+    }
+    if (s[n] != '\0')
+        return 0;
+    *val = *i + 1 < argc ? argv[++*i] : NULL;
+    return 1;
+}
+
+/* "--name V1 V2 ..." (or "--name=V1"): append to list. */
+static int list_opt(const cli_push_args *a, int argc, char **argv, int *i, const char *name,
+                    const char **list, size_t *n)
+{
+    const char *s = argv[*i];
+    size_t len = strlen(name);
+    if (strncmp(s, name, len) != 0 || (s[len] != '\0' && s[len] != '='))
+        return 0;
+    if (s[len] == '=') {
+        list[(*n)++] = s + len + 1;
+        return 1;
+    }
+    size_t before = *n;
+    while (*i + 1 < argc && argv[*i + 1][0] != '-')
+        list[(*n)++] = argv[++*i];
+    if (*n == before)
+        return cli_usage(a->verb, "%s needs at least one value", name);
+    return 1;
+}
+
+int cli_push_arg(cli_push_args *a, int argc, char **argv, int *i)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } single[] = {
+        {"--repo", offsetof(cli_push_args, repo)},   {"--rev", offsetof(cli_push_args, rev)},
+        {"--since", offsetof(cli_push_args, since)}, {"--params", offsetof(cli_push_args, params)},
+        {"--mode", offsetof(cli_push_args, mode)},
+    };
+    for (size_t k = 0; k < sizeof(single) / sizeof(*single); k++) {
+        const char *val;
+        if (cli_push_opt(argc, argv, i, single[k].name, &val)) {
+            if (!val)
+                return cli_usage(a->verb, "%s needs a value", single[k].name);
+            *(const char **)((char *)a + single[k].off) = val;
+            return 1;
+        }
+    }
+    int r;
+    if ((r = list_opt(a, argc, argv, i, "--trust", a->trust, &a->ntrust)) ||
+        (r = list_opt(a, argc, argv, i, "--paths", a->paths, &a->npaths)) ||
+        (r = list_opt(a, argc, argv, i, "--rules", a->rules, &a->nrules)) ||
+        (r = list_opt(a, argc, argv, i, "--key", a->keys, &a->nkeys)))
+        return r;
+    return 0;
+}
+
+int cli_push_args_check(const cli_push_args *a)
+{
+    pol_mode m;
+    if (!a->repo)
+        return cli_usage(a->verb, "--repo PATH is required");
+    if (a->ntrust == 0)
+        return cli_usage(a->verb, "--trust FILE... is required (allowed-signers files or "
+                                  "armoured OpenPGP public keys)");
+    if (a->mode && !pol_mode_parse(&m, a->mode))
+        return cli_usage(a->verb, "--mode must be enforce, warn or audit, not '%s'", a->mode);
+    return 0;
+}
+
+/* ---- verification ------------------------------------------------------------------------ */
+
+static const char *git_msg(void)
+{
+    const git_error *e = git_error_last();
+    return e && e->message ? e->message : "unknown error";
+}
+
+static int resolve(git_oid *out, const char *verb, git_repository *repo, const char *spec)
+{
+    git_object *obj = NULL, *commit = NULL;
+    if (git_revparse_single(&obj, repo, spec) != 0)
+        return cli_usage(verb, "unknown revision '%s': %s", spec, git_msg());
+    int rc = git_object_peel(&commit, obj, GIT_OBJECT_COMMIT);
+    if (rc == 0)
+        git_oid_cpy(out, git_object_id(commit));
+    git_object_free(commit);
+    git_object_free(obj);
+    if (rc != 0)
+        return cli_usage(verb, "'%s' does not name a commit", spec);
+    return 0;
+}
+
+/* One commit against the trust set; the refusal is printed. */
+static int verify_one(sig_signer *who, const char *verb, const sig_trust *trust,
+                      git_repository *repo, const git_oid *id, int64_t first_seen)
+{
+    util_error err;
+    util_error_clear(&err);
+    int rc = sig_verify_commit(who, trust, repo, id, first_seen, &err);
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "sealgate %s: %s (%s)\n", verb, err.msg, sig_strerror(rc));
+    /* SIG_E* codes are refusals; anything else (unreadable object) is an input error. */
+    return rc <= SIG_EUNSIGNED && rc >= SIG_ETAGNAME ? CLI_FINDING : CLI_USAGE;
+}
+
+/* Verify every commit after base on the way to tip (git rev-list base..tip, all parents),
+ * oldest first, and that tip descends from base. This is what `sealgate verify --since` does
+ * inside cmd_verify.c; a candidate to fold into sig_ as sig_verify_range. */
+static int verify_range(const char *verb, const sig_trust *trust, git_repository *repo,
+                        const git_oid *tip, const git_oid *base, int64_t first_seen)
+{
+    if (!git_oid_equal(tip, base) && git_graph_descendant_of(repo, tip, base) != 1) {
+        char a[GIT_OID_HEXSZ + 1], b[GIT_OID_HEXSZ + 1];
+        git_oid_tostr(a, 8, tip);
+        git_oid_tostr(b, 8, base);
+        fprintf(stderr,
+                "sealgate %s: commit %s does not descend from %s (rollback or unrelated "
+                "history)\n",
+                verb, a, b);
+        return CLI_FINDING;
+    }
+    git_revwalk *walk = NULL;
+    if (git_revwalk_new(&walk, repo) != 0 ||
+        git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) != 0 ||
+        git_revwalk_push(walk, tip) != 0 || git_revwalk_hide(walk, base) != 0) {
+        git_revwalk_free(walk);
+        return cli_usage(verb, "cannot walk the history: %s", git_msg());
+    }
+    git_oid id;
+    int rc, worst = 0;
+    while ((rc = git_revwalk_next(&id, walk)) == 0) {
+        sig_signer who;
+        int r = verify_one(&who, verb, trust, repo, &id, first_seen);
+        worst = r > worst ? r : worst;
+    }
+    git_revwalk_free(walk);
+    if (rc != GIT_ITEROVER)
+        return cli_usage(verb, "cannot walk the history: %s", git_msg());
+    return worst;
+}
+
+static int push_verify(cli_push *p, const cli_push_args *a)
+{
+    sig_trust *trust = NULL;
+    util_error err;
+    util_error_clear(&err);
+    if (sig_trust_load(&trust, a->trust, a->ntrust, &err) != 0)
+        return cli_fail(p->verb, &err, NULL, 0);
+    int rc;
+    if (git_repository_open_ext(&p->repo, a->repo, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) != 0) {
+        rc = cli_usage(p->verb, "cannot open repository '%s': %s", a->repo, git_msg());
+        goto out;
+    }
+    if ((rc = resolve(&p->commit, p->verb, p->repo, a->rev ? a->rev : "HEAD")) != 0)
+        goto out;
+    git_oid_tostr(p->hex, sizeof(p->hex), &p->commit);
+    int64_t now = (int64_t)time(NULL);
+    if (a->since) {
+        git_oid base;
+        if ((rc = resolve(&base, p->verb, p->repo, a->since)) != 0)
+            goto out;
+        if ((rc = verify_range(p->verb, trust, p->repo, &p->commit, &base, now)) != 0)
+            goto out;
+    }
+    /* REV itself (again after a range, which is cheap): its signer names the output. */
+    rc = verify_one(&p->signer, p->verb, trust, p->repo, &p->commit, now);
+out:
+    sig_trust_free(trust);
+    return rc;
+}
+
+/* ---- rules and keys ------------------------------------------------------------------------ */
+
+/* Where the bundled packs are: $SEALGATE_RULES_DIR, beside the binary (a build tree inside the
+ * source tree, or an install prefix), else the packaged location. */
+static const char *bundled_rules_dir(char *buf, size_t size)
+{
+    const char *env = getenv("SEALGATE_RULES_DIR");
+    if (env && *env)
+        return env;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            static const char *const rel[] = {"../share/sealgate/rules", "../rules"};
+            for (size_t i = 0; i < 2; i++) {
+                snprintf(buf, size, "%s/%s", exe, rel[i]);
+                if (util_path_is_dir(buf))
+                    return buf;
+            }
+        }
+    }
+    return "/usr/share/sealgate/rules";
+}
+
+static int load_params(json_t **out, const char *verb, const char *path)
+{
+    util_buf text;
+    util_manifest_set set;
+    util_error err;
+    util_error_clear(&err);
+    util_buf_init(&text);
+    util_manifest_set_init(&set);
+    *out = NULL;
+    int rc = util_file_read(&text, path, LIMIT_CONFIG_FILE, &err);
+    if (rc == 0)
+        rc = util_manifest_parse(&set, path, text.data, text.len, 0, &err);
+    if (rc == 0 && (set.count != 1 || !json_is_object(set.docs[0].value)))
+        rc = util_error_set(&err, UTIL_EINVALID,
+                            "'%s' must hold one mapping of pack names to parameters", path);
+    if (rc == 0)
+        *out = json_incref(set.docs[0].value);
+    else
+        cli_fail(verb, &err, text.data, text.len);
+    util_manifest_set_release(&set);
+    util_buf_release(&text);
+    return rc ? CLI_USAGE : 0;
+}
+
+static int push_rules(cli_push *p, const cli_push_args *a)
+{
+    const char *defaults[sizeof(push_default_packs) / sizeof(*push_default_packs)];
+    char dirbuf[4096], packs[3][4096];
+    const char *const *paths = a->rules;
+    size_t n = a->nrules;
+    if (n == 0) {
+        const char *dir = bundled_rules_dir(dirbuf, sizeof(dirbuf));
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(packs[i], sizeof(packs[i]), "%s/%s", dir, push_default_packs[i]);
+            if (!util_path_is_dir(packs[i]))
+                return cli_usage(p->verb,
+                                 "bundled pack '%s' not found under '%s' (set "
+                                 "SEALGATE_RULES_DIR or pass --rules)",
+                                 push_default_packs[i], dir);
+            defaults[i] = packs[i];
+        }
+        paths = defaults;
+        n = 3;
+    }
+    json_t *params = NULL;
+    if (a->params && load_params(&params, p->verb, a->params) != 0)
+        return CLI_USAGE;
+    pol_diags *diags = pol_diags_new();
+    util_error err;
+    util_error_clear(&err);
+    int rc = pol_ruleset_load(&p->rules, paths, n, params, diags, &err);
+    if (rc != 0) {
+        if (pol_diags_count(diags))
+            pol_diags_print(stderr, diags);
+        cli_fail(p->verb, &err, NULL, 0);
+    }
+    pol_diags_free(diags);
+    json_decref(params);
+    return rc ? CLI_USAGE : 0;
+}
+
+int cli_push_open(cli_push *p, const cli_push_args *a)
+{
+    const char *verb = a->verb;
+    memset(p, 0, sizeof(*p));
+    p->verb = verb;
+    p->mode = POL_MODE_ENFORCE;
+    if (a->mode)
+        (void)pol_mode_parse(&p->mode, a->mode);
+    git_libgit2_init();
+    util_error err;
+    util_error_clear(&err);
+    /* Rules and keys first: a typo in a flag should not wait for the git work. */
+    int rc = push_rules(p, a);
+    if (rc == 0 && a->nkeys && seal_keyring_load(&p->keys, a->keys, a->nkeys, &err) != 0)
+        rc = cli_fail(verb, &err, NULL, 0);
+    if (rc == 0)
+        rc = push_verify(p, a);
+    if (rc == 0) {
+        prov_index_options opts = {.paths = a->paths, .path_count = a->npaths};
+        if (prov_index_build(&p->index, p->repo, &p->commit, &opts, NULL, p->signer.signer, &err) !=
+            0)
+            rc = cli_fail(verb, &err, NULL, 0);
+    }
+    if (rc != 0)
+        cli_push_close(p);
+    return rc;
+}
+
+void cli_push_close(cli_push *p)
+{
+    prov_index_unref(p->index);
+    pol_ruleset_decref(p->rules);
+    seal_keyring_free(p->keys);
+    git_repository_free(p->repo);
+    if (p->verb)
+        git_libgit2_shutdown();
+    memset(p, 0, sizeof(*p));
+}
+
+/* ---- shared helpers ------------------------------------------------------------------------ */
+
+int cli_push_unseal(void *ctx, util_buf *out, const char *sealed, const char *ns, const char *name,
+                    const char *key, util_error *err)
+{
+    return seal_value_unseal(out, ctx, ns, name, key, sealed, strlen(sealed), err);
+}
+
+const char *cli_push_describe(util_arena *arena, const char *group, const char *kind,
+                              const char *ns, const char *name)
+{
+    return util_arena_printf(arena, "%s%s%s '%s'%s%s%s", group, *group ? "/" : "", kind, name,
+                             *ns ? " in namespace '" : "", ns, *ns ? "'" : "");
+}
+
+int cli_push_eval(pol_result *out, const cli_push *p, const json_t *object, const json_t *git,
+                  util_arena *arena, util_error *err)
+{
+    json_t *request = pol_request_new(object, "CREATE", NULL, NULL);
+    if (!request)
+        return util_error_set(err, UTIL_ENOMEM, "out of memory");
+    pol_input in = {.object = object, .request = request, .git = git};
+    int rc = pol_eval(out, p->rules, &in, p->mode, arena, err);
+    json_decref(request);
+    return rc;
+}
