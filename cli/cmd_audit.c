@@ -442,10 +442,7 @@ static int audit_run(const audit_opts *o, const cli_push *p, const util_manifest
     s.match.mode = PROV_MODE_ENFORCE;
     s.match.diff.ignore = o->ignore;
     s.match.diff.ignore_count = o->nignore;
-    if (p->keys) {
-        s.match.diff.unseal = cli_push_unseal;
-        s.match.diff.unseal_ctx = p->keys;
-    }
+    s.match.diff.keys = p->keys;
     util_arena_init(&s.arena, 64 * 1024);
     util_buf_init(&s.text);
     missing_ctx m = {&s, {0}};

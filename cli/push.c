@@ -6,14 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "util/limits.h"
 #include "util/banned.h"
-
-/* The packs the bundled default loads: the server's embedded default (design.md). */
-static const char *const push_default_packs[] = {"pod-security-baseline", "images", "secrets"};
 
 int cli_push_args_init(cli_push_args *a, const char *verb, int argc)
 {
@@ -222,31 +218,6 @@ out:
 
 /* ---- rules and keys ------------------------------------------------------------------------ */
 
-/* Where the bundled packs are: $SEALGATE_RULES_DIR, beside the binary (a build tree inside the
- * source tree, or an install prefix), else the packaged location. */
-static const char *bundled_rules_dir(char *buf, size_t size)
-{
-    const char *env = getenv("SEALGATE_RULES_DIR");
-    if (env && *env)
-        return env;
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            static const char *const rel[] = {"../share/sealgate/rules", "../rules"};
-            for (size_t i = 0; i < 2; i++) {
-                snprintf(buf, size, "%s/%s", exe, rel[i]);
-                if (util_path_is_dir(buf))
-                    return buf;
-            }
-        }
-    }
-    return "/usr/share/sealgate/rules";
-}
-
 static int load_params(json_t **out, const char *verb, const char *path)
 {
     util_buf text;
@@ -271,26 +242,12 @@ static int load_params(json_t **out, const char *verb, const char *path)
     return rc ? CLI_USAGE : 0;
 }
 
+/* The rules: --rules, else the bundled packs found as `sealgate check` finds them. */
 static int push_rules(cli_push *p, const cli_push_args *a)
 {
-    const char *defaults[sizeof(push_default_packs) / sizeof(*push_default_packs)];
-    char dirbuf[4096], packs[3][4096];
-    const char *const *paths = a->rules;
-    size_t n = a->nrules;
-    if (n == 0) {
-        const char *dir = bundled_rules_dir(dirbuf, sizeof(dirbuf));
-        for (size_t i = 0; i < 3; i++) {
-            snprintf(packs[i], sizeof(packs[i]), "%s/%s", dir, push_default_packs[i]);
-            if (!util_path_is_dir(packs[i]))
-                return cli_usage(p->verb,
-                                 "bundled pack '%s' not found under '%s' (set "
-                                 "SEALGATE_RULES_DIR or pass --rules)",
-                                 push_default_packs[i], dir);
-            defaults[i] = packs[i];
-        }
-        paths = defaults;
-        n = 3;
-    }
+    const char *bundled[1] = {pol_default_rules_dir()};
+    const char *const *paths = a->nrules ? a->rules : bundled;
+    size_t n = a->nrules ? a->nrules : 1;
     json_t *params = NULL;
     if (a->params && load_params(&params, p->verb, a->params) != 0)
         return CLI_USAGE;
@@ -348,12 +305,6 @@ void cli_push_close(cli_push *p)
 }
 
 /* ---- shared helpers ------------------------------------------------------------------------ */
-
-int cli_push_unseal(void *ctx, util_buf *out, const char *sealed, const char *ns, const char *name,
-                    const char *key, util_error *err)
-{
-    return seal_value_unseal(out, ctx, ns, name, key, sealed, strlen(sealed), err);
-}
 
 const char *cli_push_describe(util_arena *arena, const char *group, const char *kind,
                               const char *ns, const char *name)

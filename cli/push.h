@@ -60,11 +60,6 @@ typedef struct cli_push {
 int cli_push_open(cli_push *p, const cli_push_args *a);
 void cli_push_close(cli_push *p);
 
-/* A prov_unseal_fn over a seal_keyring (ctx): audit compares git's sealed Secrets after
- * unsealing, as the admission webhook does. */
-int cli_push_unseal(void *ctx, util_buf *out, const char *sealed, const char *ns, const char *name,
-                    const char *key, util_error *err);
-
 /* "apps/Deployment 'web' in namespace 'prod'" into arena memory. */
 const char *cli_push_describe(util_arena *arena, const char *group, const char *kind,
                               const char *ns, const char *name);
