@@ -281,6 +281,7 @@ static int audit_object(audit_state *s, const json_t *obj)
         int rc = prov_match(&v, s->p->index, &s->match, req, &s->arena, &err);
         json_decref(req);
         if (rc != 0) {
+            json_decref(v.git); /* set before the comparison failed */
             st = ST_ERROR;
             message = util_arena_printf(&s->arena, "%s: %s",
                                         cli_push_describe(&s->arena, k.group, k.kind, k.ns, k.name),
@@ -412,7 +413,8 @@ static int audit_finish(audit_state *s, const missing_ctx *m)
         fputc('\n', stdout);
         json_decref(doc);
     } else {
-        fwrite(s->text.data, 1, s->text.len, stdout);
+        if (s->text.len)
+            fwrite(s->text.data, 1, s->text.len, stdout);
         if (m->unchecked.count) {
             printf("not compared: git declares");
             for (size_t i = 0; i < m->unchecked.count; i++)

@@ -158,7 +158,7 @@ RULES
     expect_contains "$err" "container nginx runs nginx:1.27.0" "denial message"
     expect_exit 0 "warn mode passes" -- polgate --mode warn -o json
     expect_contains "$err" "warn: apps/Deployment 'web'" "warn mode reports on stderr"
-    expect_eq "$(jq -r '.items | length' <<<"$out")" "9" "warn mode writes everything"
+    expect_eq "$(jq -r '.items | length' <<<"$out")" "10" "warn mode writes everything"
     expect_refused 2 "rule file syntax error" -- "$SEALGATE" gate --repo "$R" "${TRUST[@]}" --rules "$HERE/gate.sh" --key "$T/keys/sealgate.key"
 fi
 
