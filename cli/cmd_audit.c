@@ -252,7 +252,12 @@ static json_t *audit_request(const obj_key *k, const json_t *obj)
 
 static bool is_sealed_secret(const prov_entry *e)
 {
-    return e && !*e->group && strcmp(e->kind, "Secret") == 0 && seal_secret_is_sealed(e->manifest);
+    if (!e || *e->group || strcmp(e->kind, "Secret") != 0)
+        return false;
+    json_t *m = prov_entry_manifest(e, NULL);
+    bool sealed = m && seal_secret_is_sealed(m);
+    json_decref(m);
+    return sealed;
 }
 
 /* Judge one live object: provenance by prov_match, policy by the rules. */
@@ -296,8 +301,10 @@ static int audit_object(audit_state *s, const json_t *obj)
         }
         if (st == ST_DIFFERS && s->o->json) { /* the field, for machines */
             prov_difference d;
-            if (prov_diff(&d, e->manifest, obj, &s->match.diff, &s->arena, &err) == 0 && d.differs)
+            json_t *m = prov_entry_manifest(e, &err);
+            if (m && prov_diff(&d, m, obj, &s->match.diff, &s->arena, &err) == 0 && d.differs)
                 field = d.path;
+            json_decref(m);
         }
     }
     pol_result pol;

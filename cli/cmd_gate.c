@@ -43,6 +43,7 @@ typedef struct gate_opts {
 /* One object of the output. */
 typedef struct gate_obj {
     const prov_entry *e; /* borrowed from the index */
+    json_t *manifest;    /* as committed: new reference (prov_entry_manifest) */
     int rank;            /* install order of its kind */
     json_t *doc;         /* what is written: new reference (plaintext for Secrets) */
     bool secret;         /* a v1 Secret: 0600, never to a terminal, wiped after use */
@@ -160,6 +161,7 @@ static int cmp_obj(const void *pa, const void *pb)
 static void gate_list_release(gate_list *l)
 {
     for (size_t i = 0; i < l->count; i++) {
+        json_decref(l->items[i].manifest);
         if (l->items[i].secret)
             seal_json_free_secret(l->items[i].doc);
         else
@@ -198,9 +200,9 @@ static int gate_policy(const cli_push *p, const gate_obj *o, util_arena *arena)
     util_error err;
     util_error_clear(&err);
     json_t *git = json_pack("{s:b, s:s, s:s?, s:O}", "managed", 1, "commit", p->hex, "signer",
-                            *p->signer.signer ? p->signer.signer : NULL, "object", o->e->manifest);
+                            *p->signer.signer ? p->signer.signer : NULL, "object", o->manifest);
     pol_result res;
-    int rc = git ? cli_push_eval(&res, p, o->e->manifest, git, arena, &err)
+    int rc = git ? cli_push_eval(&res, p, o->manifest, git, arena, &err)
                  : util_error_set(&err, UTIL_ENOMEM, "out of memory");
     json_decref(git);
     if (rc != 0) {
@@ -219,7 +221,7 @@ static int gate_policy(const cli_push *p, const gate_obj *o, util_arena *arena)
 /* The object as written: a sealed Secret unsealed, everything else as committed. */
 static int gate_render(const cli_push *p, gate_obj *o)
 {
-    const json_t *m = o->e->manifest;
+    const json_t *m = o->manifest;
     o->secret = is_secret(m);
     if (!o->secret || !seal_secret_is_sealed(m)) {
         const char *item = o->secret ? unlabelled_sealed_item(m) : NULL;
@@ -415,6 +417,14 @@ static int gate_run(const gate_opts *o, const cli_push *p)
     qsort(l.items, l.count, sizeof(*l.items), cmp_obj);
     size_t secrets = 0, failed = 0;
     for (size_t i = 0; i < l.count; i++) {
+        util_error err;
+        util_error_clear(&err);
+        if (!(l.items[i].manifest = prov_entry_manifest(l.items[i].e, &err))) {
+            fprintf(stderr, "sealgate gate: %s: %s\n", l.items[i].e->path, err.msg);
+            rc = CLI_USAGE;
+            failed++;
+            continue;
+        }
         int r = gate_policy(p, &l.items[i], &arena);
         int s = gate_render(p, &l.items[i]);
         r = s > r ? s : r;
