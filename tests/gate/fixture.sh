@@ -5,6 +5,8 @@ export HOME=$T GNUPGHOME=$T/gnupg GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME=Alice GIT_AUTHOR_EMAIL=alice@example.com
 export GIT_COMMITTER_NAME=Alice GIT_COMMITTER_EMAIL=alice@example.com
 mkdir -m 700 "$GNUPGHOME"
+# gpg starts an agent for the keys below: stop it with the test.
+defer "gpgconf --kill gpg-agent"
 git config --global init.defaultBranch main
 git config --global gpg.ssh.allowedSignersFile "$T/allowed"
 
