@@ -1,0 +1,660 @@
+/* adm_server.c: the HTTPS server. libmicrohttpd (GnuTLS backend) runs a pool of polling
+ * threads; each request's body is bounded as it arrives, decoded, answered by adm__admit and
+ * freed at once with its arena. The main thread waits for signals and polls the certificate
+ * and rule files, swapping either without stopping the server. */
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+
+#include "admission/adm.h"
+#include "crypto/seal.h"
+#include "util/banned.h"
+
+/* TLS 1.2 and 1.3 only, AEAD ciphers with forward secrecy (Mozilla "intermediate"). */
+#define SRV_TLS_PRIORITIES                                                                         \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"            \
+    "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:+GROUP-X25519:"  \
+    "+GROUP-SECP256R1:+GROUP-SECP384R1:%SERVER_PRECEDENCE"
+/* How often the main thread looks at the certificate and rule files. */
+#define SRV_POLL_MS 500
+/* SIGTERM waits this long for in-flight requests before it stops anyway. */
+#define SRV_DRAIN_MS 25000
+/* Per-request arena block: most AdmissionReviews evaluate within one. */
+#define SRV_ARENA_BLOCK (32u * 1024)
+/* The client CA bundle file. */
+#define SRV_MAX_CA_FILE (4u * 1024 * 1024)
+
+struct adm_server {
+    const adm_config *cfg;
+    struct MHD_Daemon *daemon;
+    adm__tls *tls;
+    adm__rules *rules;
+    adm__metrics *metrics;
+    adm__engine engine;
+    seal_keyring *keys;
+    util_buf client_ca; /* PEM bundle when tls.clientCA is set */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    unsigned port;
+    unsigned threads;
+    atomic_int inflight;  /* requests received and not yet answered */
+    atomic_bool draining; /* SIGTERM seen: answers close their connections */
+    pthread_mutex_t state_lock;
+    char tls_error[512]; /* last failed certificate reload, "" when fine */
+    char mhd_error[256]; /* last message of libmicrohttpd, for start failures */
+};
+
+/* Per connection: the certificate pair its handshake was given. */
+typedef struct srv_conn {
+    adm_server *srv;
+    adm__cred *cred;
+} srv_conn;
+
+enum srv_route { R_NONE, R_VALIDATE, R_MUTATE, R_HEALTHZ, R_READYZ, R_METRICS };
+
+/* Per request. */
+typedef struct srv_req {
+    enum srv_route route;
+    int early_status; /* set when the request was refused before its body */
+    bool too_large;
+    util_buf body;
+    uint64_t t0;
+} srv_req;
+
+/* ---- TLS hooks ------------------------------------------------------------------------- */
+
+/* GnuTLS asks for the server certificate during each handshake: hand out the current pair and
+ * keep a reference on the connection, so a reload never frees a pair a session still uses.
+ * libmicrohttpd sets the session's pointer to its connection; our connection context holds
+ * the server (the callback type carries no closure). */
+static int srv_cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
+                             const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                             gnutls_pcert_st **pcert, unsigned int *pcert_length,
+                             gnutls_privkey_t *privkey)
+{
+    struct MHD_Connection *conn = gnutls_session_get_ptr(session);
+    const union MHD_ConnectionInfo *ci =
+        conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+    srv_conn *sc = ci ? ci->socket_context : NULL;
+    if (sc == NULL)
+        return -1;
+    if (sc->cred == NULL)
+        sc->cred = adm__tls_acquire(sc->srv->tls);
+    void *certs, *key;
+    adm__cred_get(sc->cred, &certs, pcert_length, &key);
+    *pcert = certs;
+    *privkey = key;
+    return 0;
+}
+
+static void srv_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                                  enum MHD_ConnectionNotificationCode toe)
+{
+    adm_server *srv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        srv_conn *sc = calloc(1, sizeof *sc);
+        if (sc != NULL)
+            sc->srv = srv;
+        *socket_context = sc;
+        if (srv->client_ca.len > 0) {
+            /* libmicrohttpd only *requests* a client certificate; require and verify it in
+             * the handshake so a client without one never gets to send a byte. */
+            const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+            if (ci != NULL) {
+                gnutls_certificate_server_set_request(ci->tls_session, GNUTLS_CERT_REQUIRE);
+                gnutls_session_set_verify_cert(ci->tls_session, NULL, 0);
+            }
+        }
+        return;
+    }
+    srv_conn *sc = *socket_context;
+    if (sc != NULL) {
+        adm__cred_release(sc->cred);
+        free(sc);
+        *socket_context = NULL;
+    }
+}
+
+/* libmicrohttpd's own messages (handshake failures, limits) go to the debug log; the last one
+ * is kept to explain a failed start. */
+static void srv_mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    adm_server *srv = cls;
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    pthread_mutex_lock(&srv->state_lock);
+    snprintf(srv->mhd_error, sizeof srv->mhd_error, "%s", msg);
+    pthread_mutex_unlock(&srv->state_lock);
+    adm__log(srv->cfg->log_level, ADM_LOG_DEBUG, NULL, "libmicrohttpd: %s", msg);
+}
+
+/* ---- answers --------------------------------------------------------------------------- */
+
+static enum MHD_Result srv_send(adm_server *srv, struct MHD_Connection *conn, unsigned status,
+                                const char *type, util_buf *body)
+{
+    size_t len;
+    char *data = util_buf_steal(body, &len);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL) {
+        free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (atomic_load(&srv->draining))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static const char *srv_reason(unsigned status)
+{
+    switch (status) {
+    case 400:
+        return "BadRequest";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "NotFound";
+    case 405:
+        return "MethodNotAllowed";
+    case 413:
+        return "RequestEntityTooLarge";
+    case 415:
+        return "UnsupportedMediaType";
+    default:
+        return "InternalError";
+    }
+}
+
+/* An error answer: a metav1.Status, as the apiserver's own errors read. */
+static enum MHD_Result srv_send_error(adm_server *srv, struct MHD_Connection *conn, unsigned status,
+                                      const char *msg)
+{
+    json_t *st = json_pack("{s:s, s:s, s:s, s:s%, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
+                           "status", "Failure", "message", msg, strlen(msg), "reason",
+                           srv_reason(status), "code", (int)status);
+    util_buf body;
+    util_buf_init(&body);
+    char *text = st ? json_dumps(st, JSON_COMPACT) : NULL;
+    json_decref(st);
+    if (text == NULL || util_buf_puts(&body, text) < 0 || util_buf_puts(&body, "\n") < 0) {
+        free(text);
+        util_buf_release(&body);
+        return MHD_NO;
+    }
+    free(text);
+    return srv_send(srv, conn, status, "application/json", &body);
+}
+
+/* ---- endpoints ------------------------------------------------------------------------- */
+
+static enum MHD_Result srv_readyz(adm_server *srv, struct MHD_Connection *conn)
+{
+    json_t *rules = adm__rules_status(srv->rules);
+    pthread_mutex_lock(&srv->state_lock);
+    json_t *tls = json_pack("{s:b, s:s}", "loaded", true, "cert", adm__tls_cert_path(srv->tls));
+    if (tls != NULL && srv->tls_error[0] != '\0')
+        json_object_set_new(tls, "error", json_string(srv->tls_error));
+    pthread_mutex_unlock(&srv->state_lock);
+    bool ready = json_integer_value(json_object_get(rules, "loaded")) > 0 ||
+                 json_object_get(rules, "error") == NULL;
+    json_t *doc = json_pack("{s:s, s:{s:b, s:s}, s:o*, s:o*, s:{s:b, s:i}, s:{s:b}}", "status",
+                            ready ? "ready" : "not ready", "config", "loaded", true, "source",
+                            srv->cfg->source ? srv->cfg->source : "embedded default", "tls", tls,
+                            "rules", rules, "sealing", "keys", srv->keys != NULL, "count",
+                            srv->keys ? (int)seal_keyring_count(srv->keys) : 0, "provenance",
+                            "enabled", false);
+    char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+    json_decref(doc);
+    util_buf body;
+    util_buf_init(&body);
+    if (text == NULL || util_buf_puts(&body, text) < 0 || util_buf_puts(&body, "\n") < 0) {
+        free(text);
+        util_buf_release(&body);
+        return MHD_NO;
+    }
+    free(text);
+    return srv_send(srv, conn, ready ? 200 : 503, "application/json", &body);
+}
+
+static enum MHD_Result srv_metrics(adm_server *srv, struct MHD_Connection *conn)
+{
+    util_buf body;
+    util_buf_init(&body);
+    if (adm__metrics_render(srv->metrics, &body) < 0) {
+        util_buf_release(&body);
+        return MHD_NO;
+    }
+    return srv_send(srv, conn, 200, "text/plain; version=0.0.4; charset=utf-8", &body);
+}
+
+static void srv_log_error(adm_server *srv, const char *endpoint, const adm_request *req,
+                          unsigned status, const char *msg)
+{
+    adm__log(srv->cfg->log_level, status >= 500 ? ADM_LOG_ERROR : ADM_LOG_WARN,
+             json_pack("{s:s, s:s, s:i}", "endpoint", endpoint, "uid",
+                       req && req->uid ? req->uid : "", "status", (int)status),
+             "%s", msg);
+}
+
+/* /validate and /mutate once the whole body is in. */
+static enum MHD_Result srv_admit(adm_server *srv, struct MHD_Connection *conn, srv_req *r)
+{
+    bool mutate = r->route == R_MUTATE;
+    int ep = mutate ? ADM__EP_MUTATE : ADM__EP_VALIDATE;
+    const char *epname = mutate ? "mutate" : "validate";
+    util_error err;
+    util_error_clear(&err);
+    adm_request req;
+    if (adm_request_decode(&req, r->body.data ? r->body.data : "", r->body.len,
+                           srv->cfg->limits.depth, &err) < 0) {
+        srv_log_error(srv, epname, NULL, 400, err.msg);
+        adm__metrics_request(srv->metrics, ep, NULL, ADM__V_ERROR, util_now_ns() - r->t0);
+        return srv_send_error(srv, conn, 400, err.msg);
+    }
+    util_arena arena;
+    util_arena_init(&arena, SRV_ARENA_BLOCK);
+    adm_response res;
+    enum MHD_Result out = MHD_NO;
+    int verdict = adm_response_init(&res, req.uid);
+    if (verdict == 0)
+        verdict = adm__admit(&srv->engine, mutate, &req, &res, &arena, &err);
+    util_buf body;
+    util_buf_init(&body);
+    if (verdict >= 0 && adm_response_render(&body, &res, mutate) < 0)
+        verdict = util_error_set(&err, UTIL_ENOMEM, "cannot render the answer");
+    if (verdict < 0) {
+        srv_log_error(srv, epname, &req, 500, err.msg);
+        adm__metrics_request(srv->metrics, ep, req.operation, ADM__V_ERROR, util_now_ns() - r->t0);
+        out = srv_send_error(srv, conn, 500, err.msg);
+        util_buf_release(&body);
+    } else {
+        adm__metrics_request(srv->metrics, ep, req.operation, verdict, util_now_ns() - r->t0);
+        out = srv_send(srv, conn, 200, "application/json", &body);
+    }
+    adm_response_release(&res);
+    util_arena_release(&arena);
+    adm_request_release(&req);
+    return out;
+}
+
+static enum srv_route srv_route_of(const char *url)
+{
+    static const struct {
+        const char *path;
+        enum srv_route route;
+    } routes[] = {{"/validate", R_VALIDATE},
+                  {"/mutate", R_MUTATE},
+                  {"/healthz", R_HEALTHZ},
+                  {"/readyz", R_READYZ},
+                  {"/metrics", R_METRICS}};
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(url, routes[i].path) == 0)
+            return routes[i].route;
+    return R_NONE;
+}
+
+static bool srv_is_json(const char *type)
+{
+    static const char want[] = "application/json";
+    if (type == NULL || strncasecmp(type, want, sizeof want - 1) != 0)
+        return false;
+    char next = type[sizeof want - 1];
+    return next == '\0' || next == ';' || next == ' ';
+}
+
+/* First sight of a request: route it and refuse what can be refused before its body. */
+static int srv_first_look(adm_server *srv, struct MHD_Connection *conn, srv_req *r, const char *url,
+                          const char *method)
+{
+    r->route = srv_route_of(url);
+    bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    bool get =
+        strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    if (r->route == R_NONE)
+        return 404;
+    if (r->route == R_VALIDATE || r->route == R_MUTATE) {
+        if (!post)
+            return 405;
+        if (!srv_is_json(
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+            return 415;
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl != NULL && strtoull(cl, NULL, 10) > srv->cfg->limits.body)
+            return 413;
+        return 0;
+    }
+    return get ? 0 : 405;
+}
+
+static enum MHD_Result srv_send_early(adm_server *srv, struct MHD_Connection *conn, srv_req *r,
+                                      int status)
+{
+    char msg[160];
+    switch (status) {
+    case 404:
+        snprintf(msg, sizeof msg,
+                 "no such endpoint (use /validate, /mutate, /healthz, /readyz, "
+                 "/metrics)");
+        break;
+    case 405:
+        snprintf(msg, sizeof msg, "method not allowed (POST /validate and /mutate, GET others)");
+        break;
+    case 415:
+        snprintf(msg, sizeof msg, "Content-Type must be application/json");
+        break;
+    default:
+        snprintf(msg, sizeof msg, "request body over %zu bytes (limits.body)",
+                 srv->cfg->limits.body);
+        break;
+    }
+    if (r->route == R_VALIDATE || r->route == R_MUTATE) {
+        srv_log_error(srv, r->route == R_MUTATE ? "mutate" : "validate", NULL, (unsigned)status,
+                      msg);
+        adm__metrics_request(srv->metrics, r->route == R_MUTATE ? ADM__EP_MUTATE : ADM__EP_VALIDATE,
+                             NULL, ADM__V_ERROR, util_now_ns() - r->t0);
+    }
+    return srv_send_error(srv, conn, (unsigned)status, msg);
+}
+
+static enum MHD_Result srv_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **req_cls)
+{
+    adm_server *srv = cls;
+    srv_req *r = *req_cls;
+    if (r == NULL) {
+        if ((r = calloc(1, sizeof *r)) == NULL)
+            return MHD_NO;
+        util_buf_init(&r->body);
+        r->t0 = util_now_ns();
+        *req_cls = r;
+        atomic_fetch_add(&srv->inflight, 1);
+        int early = srv_first_look(srv, conn, r, url, method);
+        if (early != 0)
+            return srv_send_early(srv, conn, r, early);
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        /* A body without Content-Length (chunked) is bounded here. */
+        if (!r->too_large && r->body.len + *upload_data_size <= srv->cfg->limits.body) {
+            if (util_buf_append(&r->body, upload_data, *upload_data_size) < 0)
+                return MHD_NO;
+        } else {
+            r->too_large = true;
+            util_buf_release(&r->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    r->t0 = util_now_ns();
+    switch (r->route) {
+    case R_HEALTHZ: {
+        util_buf body;
+        util_buf_init(&body);
+        if (util_buf_puts(&body, "ok\n") < 0)
+            return MHD_NO;
+        return srv_send(srv, conn, 200, "text/plain", &body);
+    }
+    case R_READYZ:
+        return srv_readyz(srv, conn);
+    case R_METRICS:
+        return srv_metrics(srv, conn);
+    default:
+        if (r->too_large)
+            return srv_send_early(srv, conn, r, 413);
+        return srv_admit(srv, conn, r);
+    }
+}
+
+static void srv_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                          enum MHD_RequestTerminationCode toe)
+{
+    adm_server *srv = cls;
+    srv_req *r = *req_cls;
+    if (r == NULL)
+        return;
+    util_buf_release(&r->body);
+    free(r);
+    *req_cls = NULL;
+    atomic_fetch_sub(&srv->inflight, 1);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+static int srv_resolve(adm_server *srv, const char *listen, util_error *err)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (colon == NULL || (size_t)(colon - listen) >= sizeof host)
+        return util_error_set(err, UTIL_EINVALID, "listen address '%s' is not HOST:PORT", listen);
+    size_t hl = (size_t)(colon - listen);
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') { /* [::1]:8443 */
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    int g = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai);
+    if (g != 0)
+        return util_error_set(err, UTIL_EINVALID, "cannot resolve listen address '%s': %s", listen,
+                              gai_strerror(g));
+    memcpy(&srv->addr, ai->ai_addr, ai->ai_addrlen);
+    srv->addrlen = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+static unsigned srv_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 && n < 256 ? (unsigned)n : 1;
+}
+
+int adm_server_new(adm_server **out, const adm_config *cfg, util_error *err)
+{
+    adm_server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return util_error_set(err, UTIL_ENOMEM, "out of memory");
+    srv->cfg = cfg;
+    pthread_mutex_init(&srv->state_lock, NULL);
+    util_buf_init(&srv->client_ca);
+    srv->threads = cfg->limits.threads ? cfg->limits.threads : srv_cores();
+    int rc = srv_resolve(srv, cfg->listen ? cfg->listen : "127.0.0.1:8443", err);
+    if (rc == 0 && (srv->metrics = adm__metrics_new()) == NULL)
+        rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = adm__tls_new(&srv->tls, cfg, err);
+    if (rc == 0 && cfg->tls_client_ca != NULL)
+        rc = util_file_read(&srv->client_ca, cfg->tls_client_ca, SRV_MAX_CA_FILE, err);
+    if (rc == 0 && cfg->sealing.keys.count > 0)
+        rc = seal_keyring_load(&srv->keys, (const char *const *)cfg->sealing.keys.items,
+                               cfg->sealing.keys.count, err);
+    if (rc == 0)
+        rc = adm__rules_new(&srv->rules, cfg, srv->metrics, err);
+    if (rc < 0) {
+        adm_server_free(srv);
+        return rc;
+    }
+    srv->engine = (adm__engine){srv->rules, srv->keys, cfg->mode, srv->metrics, cfg->log_level};
+    *out = srv;
+    return 0;
+}
+
+int adm_server_start(adm_server *srv, util_error *err)
+{
+    const adm_config *cfg = srv->cfg;
+    struct MHD_OptionItem opts[16];
+    size_t n = 0;
+#define OPT(o, v, p) (opts[n++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)})
+    OPT(MHD_OPTION_SOCK_ADDR, 0, &srv->addr);
+    OPT(MHD_OPTION_THREAD_POOL_SIZE, srv->threads, NULL);
+    OPT(MHD_OPTION_CONNECTION_LIMIT, cfg->limits.connections, NULL);
+    OPT(MHD_OPTION_CONNECTION_TIMEOUT, (cfg->limits.timeout_ms + 999) / 1000, NULL);
+    OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, SRV_TLS_PRIORITIES);
+    OPT(MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)srv_cert_callback);
+    OPT(MHD_OPTION_NOTIFY_CONNECTION, srv_notify_connection, srv);
+    OPT(MHD_OPTION_NOTIFY_COMPLETED, srv_completed, srv);
+    OPT(MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_logger, srv);
+    OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
+    if (srv->client_ca.len > 0)
+        OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, srv->client_ca.data);
+    OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+    unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, srv_handler, srv, MHD_OPTION_ARRAY, opts,
+                                   MHD_OPTION_END);
+    if (srv->daemon == NULL)
+        return util_error_set(err, UTIL_EIO, "cannot serve on %s: %s",
+                              cfg->listen ? cfg->listen : "127.0.0.1:8443",
+                              srv->mhd_error[0] ? srv->mhd_error : strerror(errno));
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : 0;
+    json_t *rules = adm__rules_status(srv->rules);
+    adm__log(cfg->log_level, ADM_LOG_INFO,
+             json_pack("{s:s, s:i, s:i, s:s, s:o*, s:s, s:s*}", "listen",
+                       cfg->listen ? cfg->listen : "127.0.0.1:8443", "port", (int)srv->port,
+                       "threads", (int)srv->threads, "mode", adm_mode_name(cfg->mode), "rules",
+                       rules, "cert", adm__tls_cert_path(srv->tls), "stateDir",
+                       adm__tls_state_dir(srv->tls)),
+             "serving");
+    return 0;
+}
+
+int adm_signals_block(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    signal(SIGPIPE, SIG_IGN);
+    return pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 ? 0 : UTIL_EFAIL;
+}
+
+static void srv_poll_tls(adm_server *srv)
+{
+    util_error err;
+    util_error_clear(&err);
+    int rc = adm__tls_poll(srv->tls, &err);
+    if (rc == 0)
+        return;
+    adm__metrics_tls_reload(srv->metrics, rc > 0);
+    pthread_mutex_lock(&srv->state_lock);
+    if (rc > 0)
+        srv->tls_error[0] = '\0';
+    else
+        snprintf(srv->tls_error, sizeof srv->tls_error, "%s", err.msg);
+    pthread_mutex_unlock(&srv->state_lock);
+    if (rc > 0)
+        adm__log(srv->cfg->log_level, ADM_LOG_INFO,
+                 json_pack("{s:s}", "cert", adm__tls_cert_path(srv->tls)), "certificate reloaded");
+    else
+        adm__log(srv->cfg->log_level, ADM_LOG_ERROR, json_pack("{s:s}", "error", err.msg),
+                 "certificate reload failed; the previous one stays in use");
+}
+
+static void srv_poll_rules(adm_server *srv, bool force)
+{
+    util_error err;
+    util_error_clear(&err);
+    int rc = adm__rules_reload(srv->rules, force, &err);
+    if (rc < 0) {
+        char where[400];
+        util_error_format(&err, where, sizeof where);
+        adm__log(srv->cfg->log_level, ADM_LOG_ERROR, json_pack("{s:s}", "error", where),
+                 "rule reload failed; the previous rule set stays in force");
+    }
+}
+
+/* Stop taking connections, let the requests in flight finish, then stop. */
+static void srv_drain(adm_server *srv)
+{
+    atomic_store(&srv->draining, true);
+    MHD_socket lfd = MHD_quiesce_daemon(srv->daemon);
+    uint64_t t0 = util_now_ns();
+    while (atomic_load(&srv->inflight) > 0 && util_now_ns() - t0 < SRV_DRAIN_MS * 1000000ull) {
+        struct timespec ts = {0, 5 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    int left = atomic_load(&srv->inflight);
+    MHD_stop_daemon(srv->daemon);
+    srv->daemon = NULL;
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+    adm__log(srv->cfg->log_level, left ? ADM_LOG_WARN : ADM_LOG_INFO,
+             json_pack("{s:i}", "abandoned", left), "stopped");
+}
+
+int adm_server_run(adm_server *srv)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        struct timespec ts = {0, SRV_POLL_MS * 1000000L};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGTERM || sig == SIGINT) {
+            adm__log(srv->cfg->log_level, ADM_LOG_INFO,
+                     json_pack("{s:i}", "inflight", atomic_load(&srv->inflight)), "%s: draining",
+                     sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        }
+        srv_poll_tls(srv);
+        srv_poll_rules(srv, sig == SIGHUP);
+    }
+    srv_drain(srv);
+    return 0;
+}
+
+void adm_server_free(adm_server *srv)
+{
+    if (srv == NULL)
+        return;
+    if (srv->daemon != NULL)
+        MHD_stop_daemon(srv->daemon);
+    adm__rules_free(srv->rules);
+    seal_keyring_free(srv->keys);
+    adm__tls_free(srv->tls);
+    adm__metrics_free(srv->metrics);
+    util_buf_release(&srv->client_ca);
+    pthread_mutex_destroy(&srv->state_lock);
+    free(srv);
+}
+
+unsigned adm_server_port(const adm_server *srv)
+{
+    return srv->port;
+}
+
+const char *adm_server_state_dir(const adm_server *srv)
+{
+    return adm__tls_state_dir(srv->tls);
+}

@@ -1,0 +1,5 @@
+# The webhook server's tests: in-process (config, AdmissionReview in and out) and end to end
+# (the real server on loopback with real TLS, driven by curl, openssl and a Python client).
+sealgate_unit_test(server_test_review SOURCES ${CMAKE_CURRENT_LIST_DIR}/server_test_review.c
+    LIBS sealgate_admission OpenSSL::Crypto)
+sealgate_script_test(server_e2e server_e2e.sh TIMEOUT 240)

@@ -1,0 +1,57 @@
+# server_lib.sh: helpers the webhook's shell tests share (after tests/lib.sh): TLS material
+# made by openssl, starting and stopping the real server, posting with curl.
+HERE="$SEALGATE_SOURCE_DIR/tests/admission"
+# The distribution's python starts in a tenth of the time of a version-manager shim.
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+CLIENT=("$PY" "$HERE/server_client.py")
+ADM_FIXTURES="$FIXTURES/admissionreview"
+
+# make_ca DIR: an EC P-256 CA in DIR/ca.{crt,key}.
+make_ca() {
+    mkdir -p "$1"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1/ca.key" \
+        -out "$1/ca.crt" -subj "/CN=sealgate test CA $RANDOM" -days 2 2>/dev/null
+}
+# make_cert DIR NAME CN USAGE: DIR/NAME.{crt,key} signed by DIR/ca; USAGE serverAuth|clientAuth.
+make_cert() {
+    local d=$1 n=$2 cn=$3 usage=$4
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/$n.key" \
+        -out "$d/$n.csr" -subj "/CN=$cn" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=%s\n' "$usage" >"$d/$n.ext"
+    openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+        -out "$d/$n.crt" -days 2 -extfile "$d/$n.ext" 2>/dev/null
+}
+
+# start_server CONFIG LOG: run `sealgate serve` in the background ($SERVER_PID) and wait until
+# /healthz answers over TLS verified with $CA.
+start_server() {
+    "$SEALGATE" serve --config "$1" >"$2" 2>&1 &
+    SERVER_PID=$!
+    defer "kill -9 $SERVER_PID 2>/dev/null"
+    local i
+    for i in $(seq 1 150); do
+        if curl -sf --cacert "$CA" "$URL/healthz" -o /dev/null 2>/dev/null; then return 0; fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "server exited early:" >&2; cat "$2" >&2; return 1
+        fi
+        sleep 0.1
+    done
+    echo "server did not come up:" >&2; cat "$2" >&2; return 1
+}
+# stop_server: SIGTERM, wait, and set $SERVER_RC to its exit code.
+stop_server() {
+    kill -TERM "$SERVER_PID"
+    SERVER_RC=0
+    wait "$SERVER_PID" || SERVER_RC=$?
+}
+
+# post PATH FILE [curl args...]: POST FILE as $CTYPE (default JSON); $code is the HTTP status, $body the answer.
+post() {
+    local path=$1 file=$2; shift 2
+    code=$(curl -s --cacert "$CA" -o "$T/.body" -w '%{http_code}' -H "Content-Type: ${CTYPE:-application/json}" \
+        --data-binary "@$file" "$@" "$URL$path") || true
+    body=$(cat "$T/.body" 2>/dev/null || true)
+}
+# jget JSON-TEXT PYTHON-EXPR: evaluate EXPR over the parsed document `d`.
+jget() { "$PY" -c "import json,sys; d=json.loads(sys.argv[1]); print($2)" "$1"; }
