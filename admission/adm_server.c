@@ -33,6 +33,9 @@
 #define SRV_DRAIN_MS 25000
 /* Per-request arena block: most AdmissionReviews evaluate within one. */
 #define SRV_ARENA_BLOCK (32u * 1024)
+/* Bodies up to this many times limits.body are read and dropped before the 413; larger ones
+ * are refused at once. */
+#define SRV_DISCARD_FACTOR 16
 /* The client CA bundle file. */
 #define SRV_MAX_CA_FILE (4u * 1024 * 1024)
 
@@ -50,6 +53,7 @@ struct adm_server {
     unsigned port;
     unsigned threads;
     atomic_int inflight;  /* requests received and not yet answered */
+    atomic_int fresh;     /* connections accepted that have not begun a request yet */
     atomic_bool draining; /* SIGTERM seen: answers close their connections */
     pthread_mutex_t state_lock;
     char tls_error[512]; /* last failed certificate reload, "" when fine */
@@ -60,6 +64,7 @@ struct adm_server {
 typedef struct srv_conn {
     adm_server *srv;
     adm__cred *cred;
+    bool fresh; /* accepted, no request begun yet: the drain waits for it */
 } srv_conn;
 
 enum srv_route { R_NONE, R_VALIDATE, R_MUTATE, R_HEALTHZ, R_READYZ, R_METRICS };
@@ -105,8 +110,11 @@ static void srv_notify_connection(void *cls, struct MHD_Connection *conn, void *
     adm_server *srv = cls;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         srv_conn *sc = calloc(1, sizeof *sc);
-        if (sc != NULL)
+        if (sc != NULL) {
             sc->srv = srv;
+            sc->fresh = true;
+            atomic_fetch_add(&srv->fresh, 1);
+        }
         *socket_context = sc;
         if (srv->client_ca.len > 0) {
             /* libmicrohttpd only *requests* a client certificate; require and verify it in
@@ -122,6 +130,8 @@ static void srv_notify_connection(void *cls, struct MHD_Connection *conn, void *
     }
     srv_conn *sc = *socket_context;
     if (sc != NULL) {
+        if (sc->fresh)
+            atomic_fetch_sub(&srv->fresh, 1);
         adm__cred_release(sc->cred);
         free(sc);
         *socket_context = NULL;
@@ -340,8 +350,18 @@ static int srv_first_look(adm_server *srv, struct MHD_Connection *conn, srv_req 
             return 415;
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && strtoull(cl, NULL, 10) > srv->cfg->limits.body)
+        unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+        if (len <= srv->cfg->limits.body)
+            return 0;
+        /* Answering before the body is read makes the kernel reset the connection while the
+         * client still sends, and the client then never sees the 413. So unless the client
+         * waits for "100 Continue" (and will not send), or the body is absurd, it is read and
+         * dropped, and the 413 follows. */
+        const char *expect =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+        if (expect != NULL || len / SRV_DISCARD_FACTOR > srv->cfg->limits.body)
             return 413;
+        r->too_large = true;
         return 0;
     }
     return get ? 0 : 405;
@@ -377,6 +397,18 @@ static enum MHD_Result srv_send_early(adm_server *srv, struct MHD_Connection *co
     return srv_send_error(srv, conn, (unsigned)status, msg);
 }
 
+/* A connection's first request has begun: from now on the request count covers it. */
+static void srv_conn_begin(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    srv_conn *sc = ci ? ci->socket_context : NULL;
+    if (sc != NULL && sc->fresh) {
+        sc->fresh = false;
+        atomic_fetch_sub(&sc->srv->fresh, 1);
+    }
+}
+
 static enum MHD_Result srv_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_data_size, void **req_cls)
@@ -390,6 +422,7 @@ static enum MHD_Result srv_handler(void *cls, struct MHD_Connection *conn, const
         r->t0 = util_now_ns();
         *req_cls = r;
         atomic_fetch_add(&srv->inflight, 1);
+        srv_conn_begin(conn);
         int early = srv_first_look(srv, conn, r, url, method);
         if (early != 0)
             return srv_send_early(srv, conn, r, early);
@@ -592,13 +625,16 @@ static void srv_poll_rules(adm_server *srv, bool force)
     }
 }
 
-/* Stop taking connections, let the requests in flight finish, then stop. */
+/* Stop taking connections, let the requests in flight finish, then stop. Connections accepted
+ * whose first request has not arrived yet count as in flight (their request is on its way);
+ * idle keep-alive connections do not. */
 static void srv_drain(adm_server *srv)
 {
     atomic_store(&srv->draining, true);
     MHD_socket lfd = MHD_quiesce_daemon(srv->daemon);
     uint64_t t0 = util_now_ns();
-    while (atomic_load(&srv->inflight) > 0 && util_now_ns() - t0 < SRV_DRAIN_MS * 1000000ull) {
+    while ((atomic_load(&srv->inflight) > 0 || atomic_load(&srv->fresh) > 0) &&
+           util_now_ns() - t0 < SRV_DRAIN_MS * 1000000ull) {
         struct timespec ts = {0, 5 * 1000000};
         nanosleep(&ts, NULL);
     }
