@@ -221,6 +221,7 @@ def check_release(tag, values, objs, notes, ns):
     check(csc.get("runAsNonRoot") is True, tag + ": container runAsNonRoot")
     check(c["command"] == ["sealgate", "serve", "--config", "/etc/sealgate/config.yaml"], tag + ": command")
     check(c.get("resources") == values["resources"], tag + ": resources")
+    check(c.get("lifecycle", {}).get("preStop"), tag + ": preStop delay before SIGTERM")
 
     # Probes: HTTPS /healthz and /readyz unless client certificates are required.
     if values["tls"]["clientCA"]["existingSecret"]:
