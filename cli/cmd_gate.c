@@ -19,6 +19,7 @@ static const char gate_help[] =
     "usage: sealgate gate --repo PATH [--rev REV] [--since COMMIT] --trust FILE...\n"
     "                     [--paths DIR...] [--rules PATH]... [--params FILE] [--key FILE]...\n"
     "                     [--mode enforce|warn|audit] [-o yaml|json] [--out DIR] [--force]\n"
+    "                     [--keep-sealed]\n"
     "  --repo PATH       the config repository (a clone; its work tree is never read)\n"
     "  --rev REV         the revision to gate (default HEAD)\n"
     "  --since COMMIT    also verify every commit after COMMIT on the way to REV\n"
@@ -31,13 +32,14 @@ static const char gate_help[] =
     "  -o yaml|json      multi-document YAML (default) or a JSON v1 List\n"
     "  --out DIR         one file per object under DIR (new or empty; Secrets 0600)\n"
     "  --force           write plaintext Secrets to a terminal\n"
+    "  --keep-sealed     write sealed Secrets as committed (the cluster's /mutate unseals)\n"
     "exit 0: manifests written; 1: a refused signature, a denial or a value that does not\n"
     "unseal; 2: usage or input error. On any failure nothing is written.\n";
 
 typedef struct gate_opts {
     cli_push_args push;
     const char *format, *out;
-    bool json, force;
+    bool json, force, keep_sealed;
 } gate_opts;
 
 /* One object of the output. */
@@ -68,6 +70,8 @@ static int gate_parse(gate_opts *o, int argc, char **argv)
             return -1;
         } else if (strcmp(a, "--force") == 0) {
             o->force = true;
+        } else if (strcmp(a, "--keep-sealed") == 0) {
+            o->keep_sealed = true;
         } else if (cli_push_opt(argc, argv, &i, "-o", &val) ||
                    cli_push_opt(argc, argv, &i, "--output", &val)) {
             if (!val || (strcmp(val, "yaml") != 0 && strcmp(val, "json") != 0))
@@ -219,7 +223,7 @@ static int gate_policy(const cli_push *p, const gate_obj *o, util_arena *arena)
 }
 
 /* The object as written: a sealed Secret unsealed, everything else as committed. */
-static int gate_render(const cli_push *p, gate_obj *o)
+static int gate_render(const gate_opts *opts, const cli_push *p, gate_obj *o)
 {
     const json_t *m = o->manifest;
     o->secret = is_secret(m);
@@ -235,8 +239,15 @@ static int gate_render(const cli_push *p, gate_obj *o)
         o->doc = json_incref((json_t *)m);
         return 0;
     }
+    if (opts->keep_sealed) { /* ciphertext: an ordinary object */
+        o->secret = false;
+        o->doc = json_incref(o->manifest);
+        return 0;
+    }
     if (!p->keys) {
-        fprintf(stderr, "sealgate gate: Secret '%s' (%s) is sealed: pass --key FILE to unseal it\n",
+        fprintf(stderr,
+                "sealgate gate: Secret '%s' (%s) is sealed: pass --key FILE to unseal it, or "
+                "--keep-sealed to leave it to the cluster's /mutate\n",
                 o->e->name, o->e->path);
         return CLI_USAGE;
     }
@@ -426,7 +437,7 @@ static int gate_run(const gate_opts *o, const cli_push *p)
             continue;
         }
         int r = gate_policy(p, &l.items[i], &arena);
-        int s = gate_render(p, &l.items[i]);
+        int s = gate_render(o, p, &l.items[i]);
         r = s > r ? s : r;
         rc = r > rc ? r : rc;
         failed += r != 0;

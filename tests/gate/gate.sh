@@ -140,9 +140,6 @@ git -C "$R" rm -q apps/settings-copy.yaml && commit_ssh "no dup"
 expect_exit 0 "good again" -- gate --key "$T/keys/sealgate.key" -o json
 
 # ---- policy: a denial blocks everything, warn mode reports and passes -----------------------
-if [ -e "$SEALGATE_SOURCE_DIR/policy/pol_stub.c" ]; then
-    echo "note: the policy engine is still the placeholder; policy cases skipped"
-else
     mkdir -p "$T/rules/gate"
     cat >"$T/rules/gate/images.rules" <<'RULES'
 rule pinned "nginx images are pinned to 1.25.3"
@@ -160,7 +157,34 @@ RULES
     expect_contains "$err" "warn: apps/Deployment 'web'" "warn mode reports on stderr"
     expect_eq "$(jq -r '.items | length' <<<"$out")" "10" "warn mode writes everything"
     expect_refused 2 "rule file syntax error" -- "$SEALGATE" gate --repo "$R" "${TRUST[@]}" --rules "$HERE/gate.sh" --key "$T/keys/sealgate.key"
-fi
+git -C "$R" checkout -q HEAD~1 -- apps/web.yaml && commit_ssh "unbump"
+
+# The bundled packs, found as `check` finds them (no --rules): pod-security-restricted denies
+# the kubectl-made Deployments (no runAsNonRoot, no seccompProfile, ...).
+expect_refused 1 "bundled packs: restricted denies" -- "$SEALGATE" gate --repo "$R" "${TRUST[@]}" --key "$T/keys/sealgate.key"
+expect_contains "$err" "[pod-security-restricted/runasnonroot]" "restricted pack named"
+P=$SEALGATE_SOURCE_DIR/rules
+PACKS=(--rules "$P/pod-security-baseline" "$P/images" "$P/secrets")
+expect_exit 0 "baseline, images, secrets pass" -- "$SEALGATE" gate --repo "$R" "${TRUST[@]}" "${PACKS[@]}" --key "$T/keys/sealgate.key" -o json
+expect_eq "$(normal <<<"$out")" "$E2ALL" "bundled packs: output equals the commit"
+# --params: only ghcr.io images allowed; web runs docker.io's nginx.
+printf 'images:\n  allowedRegistries: [ghcr.io]\n' >"$T/params.yaml"
+expect_refused 1 "--params narrows the registries" -- "$SEALGATE" gate --repo "$R" "${TRUST[@]}" "${PACKS[@]}" --params "$T/params.yaml" --key "$T/keys/sealgate.key"
+expect_contains "$err" "[images/allowed-registries]" "registry rule named"
+expect_not_contains "$err" "api:2.1.0 from" "the ghcr.io image passes"
+# A plaintext Secret committed to git: the secrets pack denies it, and its value stays out of
+# stderr.
+kc secret generic leaked --from-literal=token=hunter2-leaked -n shop >"$R/apps/leaked.yaml"
+git -C "$R" add -A && commit_ssh "plaintext secret"
+expect_refused 1 "plaintext Secret in git" -- "$SEALGATE" gate --repo "$R" "${TRUST[@]}" "${PACKS[@]}" --key "$T/keys/sealgate.key"
+expect_contains "$err" "Secret 'leaked'" "plaintext Secret named"
+expect_contains "$err" "[secrets/" "secrets pack named"
+git -C "$R" rm -q apps/leaked.yaml && commit_ssh "drop plaintext"
+
+# --keep-sealed: sealed Secrets pass through as committed, for the cluster's /mutate.
+expect_exit 0 "--keep-sealed" -- gate --keep-sealed --paths apps -o json
+expect_eq "$(jq -c '.items[] | select(.kind == "Secret") | [.metadata.labels["sealgate.io/sealed"], (.stringData.password | startswith("sg1:"))]' <<<"$out")" '["true",true]' "--keep-sealed keeps the ciphertext"
+expect_eq "$(jq -S '.items[] | select(.kind == "Secret")' <<<"$out")" "$(git -C "$R" show HEAD:apps/db.yaml | python3 -c 'import json,sys,yaml; print(json.dumps(yaml.safe_load(sys.stdin)))' | jq -S .)" "--keep-sealed: the Secret as committed"
 
 # ---- usage ----------------------------------------------------------------------------------
 expect_refused 2 "no --repo" -- "$SEALGATE" gate --trust "$T/allowed"
