@@ -3,3 +3,6 @@
 sealgate_unit_test(server_test_review SOURCES ${CMAKE_CURRENT_LIST_DIR}/server_test_review.c
     LIBS sealgate_admission OpenSSL::Crypto)
 sealgate_script_test(server_e2e server_e2e.sh TIMEOUT 240)
+sealgate_script_test(server_reload server_reload.sh TIMEOUT 240)
+sealgate_script_test(server_tls server_tls.sh TIMEOUT 240)
+sealgate_script_test(server_default server_default.sh TIMEOUT 240)

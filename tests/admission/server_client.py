@@ -17,6 +17,7 @@
 import base64
 import http.client
 import json
+import os
 import re
 import socket
 import ssl
@@ -28,6 +29,10 @@ from urllib.parse import urlparse
 
 
 def context(ca, cert=None, key=None):
+    """A client context trusting ca, with a client certificate from the arguments or from
+    $SEALGATE_CLIENT_CERT / $SEALGATE_CLIENT_KEY."""
+    cert = cert or os.environ.get("SEALGATE_CLIENT_CERT")
+    key = key or os.environ.get("SEALGATE_CLIENT_KEY")
     ctx = ssl.create_default_context(cafile=ca)
     if cert:
         ctx.load_cert_chain(cert, key)
