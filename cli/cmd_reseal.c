@@ -40,7 +40,11 @@ int cli_reseal(int argc, char **argv)
         else if (cli_seal__opt(argc, argv, &i, "--namespace", &v) ||
                  cli_seal__opt(argc, argv, &i, "-n", &v))
             slot = &ns;
-        else
+        else if (a[0] != '-' && nkeys > 0 && nkeys < CLI_RESEAL_MAX_KEYS) {
+            /* `--key A.key B.key`: more key files after --key */
+            keys[nkeys++] = a;
+            continue;
+        } else
             return cli_usage("reseal", "unknown option '%s' (see 'sealgate reseal --help')", a);
         if (!v)
             return cli_usage("reseal", "option '%s' needs a value", a);

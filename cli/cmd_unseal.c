@@ -56,7 +56,11 @@ static int cli_unseal_parse(cli_unseal_opts *o, int argc, char **argv)
             slot = &o->name;
         else if (cli_seal__opt(argc, argv, &i, "--item", &v))
             slot = &o->item;
-        else
+        else if (a[0] != '-' && o->nkeys > 0 && o->nkeys < CLI_UNSEAL_MAX_KEYS) {
+            /* `--key A.key B.key`: more key files after --key */
+            o->keys[o->nkeys++] = a;
+            continue;
+        } else
             return cli_usage("unseal", "unknown option '%s' (see 'sealgate unseal --help')", a);
         if (!v)
             return cli_usage("unseal", "option '%s' needs a value", a);

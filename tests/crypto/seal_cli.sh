@@ -187,6 +187,9 @@ run_unseal 0 "both keys, old file" -- "$SEALGATE" unseal --key k2/sealgate.key \
     --key k1/sealgate.key -f generic.sealed.json
 run_unseal 0 "both keys, new file" -- "$SEALGATE" unseal --key k2/sealgate.key \
     --key k1/sealgate.key -f generic.k2.json
+run_unseal 0 "--key A B form" -- "$SEALGATE" unseal --key k2/sealgate.key k1/sealgate.key \
+    -f generic.sealed.json
+expect_eq "$(data_of "$T/.out")" "$(data_of generic.json)" "two keys after one --key"
 
 # --- merge-into -------------------------------------------------------------------------
 cp yml.sealed.yaml merged.yaml
