@@ -232,10 +232,28 @@ json_t *adm__rules_status(adm__rules *rules);
  * else /usr/share/sealgate/rules. Static or environment string. */
 const char *adm__bundled_rules_dir(void);
 
-/* What answers a request: the parts of a running server the request path reads. */
+/* Provenance: the config repo kept in sync by a thread, requests judged against the accepted
+ * commit (admission/prov.h). */
 struct seal_keyring;
+typedef struct adm__prov adm__prov;
+/* *out is NULL when the config has no repo section. keys (borrowed, may be NULL) unseal the
+ * sealed Secrets git holds for comparison. */
+int adm__prov_new(adm__prov **out, const adm_config *cfg, const struct seal_keyring *keys,
+                  util_error *err) UTIL_WUR;
+int adm__prov_start(adm__prov *p, util_error *err) UTIL_WUR; /* p may be NULL */
+void adm__prov_free(adm__prov *p);                           /* stops the thread */
+/* Judge req: a violation becomes a denial, warning or audit note in res per provenance.mode;
+ * commit and signer become audit annotations; *git_out receives the facts for the rules (new
+ * reference, or NULL). Returns 0 (no violation), 1 deny, 2 warn, 3 audit, or < 0. */
+int adm__prov_judge(adm__prov *p, const adm_request *req, adm_response *res, json_t **git_out,
+                    util_arena *arena, util_error *err) UTIL_WUR;
+/* {"enabled": bool, "ready": bool, "commit", "signer", ...}: new reference. */
+json_t *adm__prov_status(adm__prov *p);
+
+/* What answers a request: the parts of a running server the request path reads. */
 typedef struct adm__engine {
     adm__rules *rules;
+    adm__prov *prov;           /* NULL: provenance off */
     struct seal_keyring *keys; /* NULL: no sealing keys configured */
     adm_mode mode;             /* the server's mode for deny rules */
     adm__metrics *metrics;

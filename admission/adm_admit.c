@@ -89,9 +89,17 @@ static int admit_validate(const adm__engine *eng, const adm_request *req, adm_re
     pol_ruleset *rs = adm__rules_acquire(eng->rules);
     if (rs == NULL)
         return util_error_set(err, UTIL_EFAIL, "no rule set is loaded");
-    /* Provenance plugs in here once its module lands: its git facts go to in.git and the
-     * commit and signer to the auditAnnotations `commit` and `signer`. */
-    pol_input in = {req->object, req->old_object, req->request, NULL};
+    /* Provenance first: its facts (managed, commit, signer, the declared object) are the
+     * rules' `git` root. */
+    json_t *git = NULL;
+    int pv = adm__prov_judge(eng->prov, req, res, &git, arena, err);
+    if (pv < 0) {
+        pol_ruleset_decref(rs);
+        return pv;
+    }
+    if (pv == 1)
+        adm__metrics_denial(eng->metrics, "sealgate/provenance");
+    pol_input in = {req->object, req->old_object, req->request, git};
     pol_result pr;
     int rc = pol_eval(&pr, rs, &in, (pol_mode)eng->mode, arena, err);
     json_t *log_rules = json_array();
@@ -100,13 +108,18 @@ static int admit_validate(const adm__engine *eng, const adm_request *req, adm_re
     if (rc == 0 && (rc = admit_findings(eng, &pr, res, log_rules)) < 0)
         util_error_set(err, rc, "cannot build the answer");
     pol_ruleset_decref(rs); /* rule ids are copied out above */
+    json_decref(git);
     if (rc < 0) {
         json_decref(log_rules);
         return rc;
     }
-    int verdict = pr.denies > 0 ? ADM__V_DENIED : pr.warns > 0 ? ADM__V_WARNED : ADM__V_ALLOWED;
+    if (pv == 1 || pv == 2)
+        json_array_append_new(log_rules, json_string("sealgate/provenance"));
+    int verdict = !res->allowed             ? ADM__V_DENIED
+                  : pr.warns > 0 || pv == 2 ? ADM__V_WARNED
+                                            : ADM__V_ALLOWED;
     if (verdict != ADM__V_ALLOWED)
-        adm__log(eng->log_level, verdict == ADM__V_DENIED ? ADM_LOG_INFO : ADM_LOG_INFO,
+        adm__log(eng->log_level, ADM_LOG_INFO,
                  admit_log_fields(req, "validate", log_rules, eng->mode),
                  verdict == ADM__V_DENIED ? "denied" : "warned");
     else

@@ -44,6 +44,7 @@ struct adm_server {
     struct MHD_Daemon *daemon;
     adm__tls *tls;
     adm__rules *rules;
+    adm__prov *prov; /* NULL: provenance off */
     adm__metrics *metrics;
     adm__engine engine;
     seal_keyring *keys;
@@ -140,6 +141,7 @@ static void srv_notify_connection(void *cls, struct MHD_Connection *conn, void *
 
 /* libmicrohttpd's own messages (handshake failures, limits) go to the debug log; the last one
  * is kept to explain a failed start. */
+static void srv_mhd_logger(void *cls, const char *fmt, va_list ap) UTIL_PRINTF(2, 0);
 static void srv_mhd_logger(void *cls, const char *fmt, va_list ap)
 {
     adm_server *srv = cls;
@@ -225,14 +227,17 @@ static enum MHD_Result srv_readyz(adm_server *srv, struct MHD_Connection *conn)
     if (tls != NULL && srv->tls_error[0] != '\0')
         json_object_set_new(tls, "error", json_string(srv->tls_error));
     pthread_mutex_unlock(&srv->state_lock);
-    bool ready = json_integer_value(json_object_get(rules, "loaded")) > 0 ||
-                 json_object_get(rules, "error") == NULL;
-    json_t *doc = json_pack("{s:s, s:{s:b, s:s}, s:o*, s:o*, s:{s:b, s:i}, s:{s:b}}", "status",
+    json_t *prov = adm__prov_status(srv->prov);
+    /* Ready once a rule set is in force and, with provenance on, a commit is accepted. */
+    bool ready = json_object_get(rules, "error") == NULL ||
+                 json_integer_value(json_object_get(rules, "loaded")) > 0;
+    if (srv->prov != NULL && !json_is_true(json_object_get(prov, "ready")))
+        ready = false;
+    json_t *doc = json_pack("{s:s, s:{s:b, s:s}, s:o*, s:o*, s:{s:b, s:i}, s:o*}", "status",
                             ready ? "ready" : "not ready", "config", "loaded", true, "source",
                             srv->cfg->source ? srv->cfg->source : "embedded default", "tls", tls,
                             "rules", rules, "sealing", "keys", srv->keys != NULL, "count",
-                            srv->keys ? (int)seal_keyring_count(srv->keys) : 0, "provenance",
-                            "enabled", false);
+                            srv->keys ? (int)seal_keyring_count(srv->keys) : 0, "provenance", prov);
     char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
     json_decref(doc);
     util_buf body;
@@ -528,12 +533,15 @@ int adm_server_new(adm_server **out, const adm_config *cfg, util_error *err)
         rc = seal_keyring_load(&srv->keys, (const char *const *)cfg->sealing.keys.items,
                                cfg->sealing.keys.count, err);
     if (rc == 0)
+        rc = adm__prov_new(&srv->prov, cfg, srv->keys, err);
+    if (rc == 0)
         rc = adm__rules_new(&srv->rules, cfg, srv->metrics, err);
     if (rc < 0) {
         adm_server_free(srv);
         return rc;
     }
-    srv->engine = (adm__engine){srv->rules, srv->keys, cfg->mode, srv->metrics, cfg->log_level};
+    srv->engine =
+        (adm__engine){srv->rules, srv->prov, srv->keys, cfg->mode, srv->metrics, cfg->log_level};
     *out = srv;
     return 0;
 }
@@ -566,6 +574,8 @@ int adm_server_start(adm_server *srv, util_error *err)
         return util_error_set(err, UTIL_EIO, "cannot serve on %s: %s",
                               cfg->listen ? cfg->listen : "127.0.0.1:8443",
                               srv->mhd_error[0] ? srv->mhd_error : strerror(errno));
+    if (adm__prov_start(srv->prov, err) < 0)
+        return err->code;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di ? di->port : 0;
     json_t *rules = adm__rules_status(srv->rules);
@@ -676,6 +686,7 @@ void adm_server_free(adm_server *srv)
         return;
     if (srv->daemon != NULL)
         MHD_stop_daemon(srv->daemon);
+    adm__prov_free(srv->prov);
     adm__rules_free(srv->rules);
     seal_keyring_free(srv->keys);
     adm__tls_free(srv->tls);

@@ -1,0 +1,73 @@
+# server_prov.sh: provenance in the webhook: the demo config repo (a real git repo with an
+# ssh-signed commit, scripts/demo-repo) synced by the server; objects as git declares them
+# pass with the commit and signer in auditAnnotations, drift, undeclared objects and deletes
+# are denied, and an unsigned commit never replaces the accepted one.
+. "$SEALGATE_SOURCE_DIR/tests/lib.sh"
+. "$SEALGATE_SOURCE_DIR/tests/admission/server_lib.sh"
+
+"$SEALGATE_SOURCE_DIR/scripts/demo-repo" "$T/demo" "$SEALGATE" >"$T/demo.env"
+eval "$(cat "$T/demo.env")"
+PORT=$(free_port)
+URL="https://127.0.0.1:$PORT"
+CA="$T/state/tls.crt"
+sed -e "s/^listen: .*/listen: 127.0.0.1:$PORT/" -e "s/^  interval: .*/  interval: 1s/" \
+    "$DEMO_CONFIG" >"$T/config.yaml"
+echo "stateDir: $T/state" >>"$T/config.yaml"
+start_server "$T/config.yaml" "$T/server.log"
+for i in $(seq 1 100); do
+    curl -s --cacert "$CA" "$URL/readyz" | grep -q '"status": "ready"' && break
+    sleep 0.1
+done
+ready=$(curl -s --cacert "$CA" "$URL/readyz")
+expect_contains "$ready" '"status": "ready"' "ready once the commit is accepted"
+expect_contains "$ready" "\"commit\": \"$DEMO_COMMIT\"" "/readyz names the accepted commit"
+
+# The Deployment exactly as git declares it, as an AdmissionReview.
+"$PY" - "$DEMO_REPO/clusters/demo/web.yaml" "$T" <<'PY'
+import copy, json, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "Deployment"]
+dep = docs[0]
+json.dump(dep, open(sys.argv[2] + "/web.json", "w"))
+drift = copy.deepcopy(dep)
+drift["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.example.com/demo/web:6.6.6"
+json.dump(drift, open(sys.argv[2] + "/drift.json", "w"))
+json.dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "stray", "namespace": "demo"},
+           "data": {"a": "b"}}, open(sys.argv[2] + "/stray.json", "w"))
+PY
+"${CLIENT[@]}" review "$T/web.json" CREATE >"$T/r-web.json"
+"${CLIENT[@]}" review "$T/drift.json" UPDATE --old "$T/web.json" >"$T/r-drift.json"
+"${CLIENT[@]}" review "$T/stray.json" CREATE >"$T/r-stray.json"
+"${CLIENT[@]}" review - DELETE --old "$T/web.json" >"$T/r-delete.json"
+
+post /validate "$T/r-web.json"
+expect_eq "$(jget "$body" 'd["response"]["allowed"]')" "True" "the Deployment as git declares it is allowed"
+expect_eq "$(jget "$body" 'd["response"]["auditAnnotations"].get("commit", "")[:7]')" "${DEMO_COMMIT:0:7}" "the commit is an audit annotation"
+expect_contains "$(jget "$body" 'd["response"]["auditAnnotations"].get("signer", "")')" "demo@example.com" "the signer is an audit annotation"
+printf '%s' "$body" >"$T/a-web.json"
+expect_exit 0 "the answer is valid" -- "${CLIENT[@]}" check "$T/r-web.json" "$T/a-web.json"
+
+post /validate "$T/r-drift.json"
+expect_eq "$(jget "$body" 'd["response"]["allowed"]')" "False" "a drifted image is denied"
+expect_contains "$body" "sealgate/provenance: " "by provenance"
+expect_contains "$body" "web:6.6.6" "naming the value"
+post /validate "$T/r-stray.json"
+expect_eq "$(jget "$body" 'd["response"]["allowed"]')" "False" "an object git does not declare, in a managed namespace, is denied"
+post /validate "$T/r-delete.json"
+expect_eq "$(jget "$body" 'd["response"]["allowed"]')" "False" "deleting a declared object is denied"
+expect_contains "$(curl -s --cacert "$CA" "$URL/metrics")" 'sealgate_denials_total{rule="sealgate/provenance"} 3' "provenance denials counted"
+
+# An unsigned commit: refused; the accepted commit stays in force.
+echo "# hand edit" >>"$DEMO_REPO/clusters/demo/web.yaml"
+git -C "$DEMO_REPO" -c user.name=x -c user.email=x@example.com -c commit.gpgsign=false commit -qam "unsigned edit"
+for i in $(seq 1 60); do
+    curl -s --cacert "$CA" "$URL/readyz" | grep -q '"error"' && break
+    sleep 0.1
+done
+ready=$(curl -s --cacert "$CA" "$URL/readyz")
+expect_contains "$ready" '"error"' "/readyz reports the refused commit"
+expect_contains "$ready" "\"commit\": \"$DEMO_COMMIT\"" "the signed commit stays in force"
+post /validate "$T/r-web.json"
+expect_eq "$(jget "$body" 'd["response"]["allowed"]')" "True" "and still decides"
+stop_server
+expect_eq "$SERVER_RC" "0" "SIGTERM: exit 0 (the sync thread stops)"
+finish
