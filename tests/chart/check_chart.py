@@ -281,6 +281,12 @@ def check_release(tag, values, objs, notes, ns):
             check(ref not in secrets, "%s: the chart generates Secret %s" % (tag, ref))
             check(any(v.get("secret", {}).get("secretName") == ref for v in vols.values()),
                   "%s: existing Secret %s is not mounted" % (tag, ref))
+    if values["repo"]["credentials"]["existingSecret"]:
+        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        gm = [m for m in c["volumeMounts"] if vols[m["name"]].get("secret", {}).get("secretName")
+              == values["repo"]["credentials"]["existingSecret"]]
+        check(gm and env.get("HOME") and gm[0]["mountPath"] == env["HOME"] + "/.ssh",
+              tag + ": git credentials are $HOME/.ssh (known_hosts where ssh looks)")
     if values["sealing"]["existingSecret"]:
         sv = [v for v in vols.values() if v.get("secret", {}).get("secretName") == values["sealing"]["existingSecret"]]
         check(sv and sv[0]["secret"].get("defaultMode") == 0o440, tag + ": sealing keys mode 0440")
