@@ -351,7 +351,7 @@ static int cfg_to_json(cfg_ctx *c, yaml_node_t *n, unsigned depth, json_t **out)
         v = json_array();
         for (yaml_node_item_t *it = n->data.sequence.items.start;
              v && it < n->data.sequence.items.top; it++) {
-            json_t *item;
+            json_t *item = NULL;
             int rc = cfg_to_json(c, yaml_document_get_node(c->doc, *it), depth + 1, &item);
             if (rc < 0) {
                 json_decref(v);
@@ -364,7 +364,7 @@ static int cfg_to_json(cfg_ctx *c, yaml_node_t *n, unsigned depth, json_t **out)
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start; v && p < n->data.mapping.pairs.top;
              p++) {
             yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
-            json_t *item;
+            json_t *item = NULL;
             if (kn->type != YAML_SCALAR_NODE) {
                 json_decref(v);
                 return cfg_fail(c, kn, "params: keys must be strings");
@@ -395,7 +395,7 @@ static int cfg_params(cfg_ctx *c, yaml_node_t *n, adm_config *cfg)
             return cfg_fail(c, vn, "params.%s: expected a mapping of parameters, got %s",
                             kn->type == YAML_SCALAR_NODE ? cfg_scalar(kn) : "?", cfg_type_name(vn));
     }
-    json_t *v;
+    json_t *v = NULL;
     int rc = cfg_to_json(c, n, 0, &v);
     if (rc < 0)
         return rc;

@@ -76,8 +76,19 @@ int adm__prov_new(adm__prov **out, const adm_config *cfg, const struct seal_keyr
         .verify = cfg->repo.verify && strcmp(cfg->repo.verify, "chain") == 0 ? PROV_VERIFY_CHAIN
                                                                              : PROV_VERIFY_HEAD,
         .since = cfg->repo.since,
-        .cache_dir = cfg->state_dir,
+        .cache_dir = NULL,
     };
+    /* A remote repo is cloned under the state folder, beside the self-signed pair. */
+    char cache[4096];
+    const char *xdg = getenv("XDG_STATE_HOME");
+    if (cfg->state_dir != NULL)
+        snprintf(cache, sizeof cache, "%s/repo", cfg->state_dir);
+    else if (xdg != NULL && xdg[0] != '\0')
+        snprintf(cache, sizeof cache, "%s/sealgate/repo", xdg);
+    else
+        snprintf(cache, sizeof cache, ".state/repo");
+    if (strstr(cfg->repo.url, "://") != NULL && strncmp(cfg->repo.url, "file://", 7) != 0)
+        rc.cache_dir = cache;
     int r = prov_repo_open(&p->repo, &rc, err);
     if (r < 0) {
         adm__prov_free(p);
