@@ -183,6 +183,8 @@ static void ssh_key_release(sig_ssh_key *k)
 /* Options: comma-separated, values in double quotes (commas inside quotes belong to them). */
 static int parse_options(sig_ssh_key *k, util_slice opts, util_error *err)
 {
+    if (opts.len == 0) /* also when opts.ptr is NULL: no arithmetic on it */
+        return 0;
     const char *p = opts.ptr, *end = opts.ptr + opts.len;
     while (p < end) {
         const char *s = p;
