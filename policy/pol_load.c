@@ -354,9 +354,12 @@ static bool keep_const(pol_loader *ld, json_t *v)
 /* Replace every `params...` node of the pack by its value, then compile the regexes whose
  * pattern was a parameter. */
 static void resolve_params(pol_loader *ld, const char *pack, const json_t *file_over,
-                           const char *file_over_name, const json_t *caller)
+                           const char *file_over_name, const json_t *caller, bool whole_pack)
 {
-    check_overrides(ld, pack, file_over, file_over_name);
+    /* A pack's params.yaml names the parameters of all its files: only check it when every
+     * file of the pack was loaded. */
+    if (whole_pack)
+        check_overrides(ld, pack, file_over, file_over_name);
     check_overrides(ld, pack, caller, "params");
     json_t *all = NULL;
     for (size_t i = 0; i < ld->nrefs; i++) {
@@ -546,7 +549,7 @@ int pol_ruleset_load(pol_ruleset **out, const char *const *paths, size_t npaths,
 {
     static const char *const suffixes[] = {".rules", NULL};
     pol_loader ld;
-    util_strv files = {0};
+    util_strv files = {0}, named = {0}; /* named: files given by path, not found in a folder */
     *out = NULL;
     memset(&ld, 0, sizeof(ld));
     ld.diags = diags;
@@ -561,7 +564,7 @@ int pol_ruleset_load(pol_ruleset **out, const char *const *paths, size_t npaths,
                 load_error(&ld, &e, NULL, 0);
         } else if (access(paths[i], R_OK) != 0) {
             load_errorf(&ld, paths[i], "cannot open rules: %s", strerror(errno));
-        } else if (util_strv_push(&files, paths[i]) != 0) {
+        } else if (util_strv_push(&files, paths[i]) != 0 || util_strv_push(&named, paths[i]) != 0) {
             ld.oom = true;
         }
     }
@@ -572,6 +575,7 @@ int pol_ruleset_load(pol_ruleset **out, const char *const *paths, size_t npaths,
     /* One pack at a time: the files of one folder, in order of first appearance. */
     for (size_t i = 0; i < files.count && !ld.oom; i++) {
         char dir[PATH_MAX], pack[256], other[PATH_MAX], ppath[PATH_MAX];
+        bool whole_pack = true;
         if (done[i])
             continue;
         dir_of(files.items[i], dir, sizeof(dir));
@@ -581,6 +585,9 @@ int pol_ruleset_load(pol_ruleset **out, const char *const *paths, size_t npaths,
             if (done[j] || strcmp(dir, other) != 0)
                 continue;
             done[j] = true;
+            for (size_t k = 0; k < named.count; k++)
+                if (strcmp(named.items[k], files.items[j]) == 0)
+                    whole_pack = false;
             util_error e;
             util_error_clear(&e);
             util_buf_init(&texts[j]);
@@ -597,7 +604,7 @@ int pol_ruleset_load(pol_ruleset **out, const char *const *paths, size_t npaths,
                 pol_parse__file(&ld, fi, pack);
         }
         json_t *file_over = read_pack_params(&ld, dir, ppath, sizeof(ppath));
-        resolve_params(&ld, pack, file_over, ppath, json_object_get(params, pack));
+        resolve_params(&ld, pack, file_over, ppath, json_object_get(params, pack), whole_pack);
         json_decref(file_over);
         end_pack(&ld);
     }
@@ -607,6 +614,7 @@ int pol_ruleset_load(pol_ruleset **out, const char *const *paths, size_t npaths,
     free(texts);
     free(done);
     util_strv_free(&files);
+    util_strv_free(&named);
     return rc;
 }
 
@@ -627,7 +635,7 @@ int pol_ruleset_load_text(pol_ruleset **out, const char *source, const char *pac
         size_t fi = add_file(&ld, source, text, len);
         if (fi != SIZE_MAX)
             pol_parse__file(&ld, fi, pack);
-        resolve_params(&ld, pack, NULL, NULL, pack_params);
+        resolve_params(&ld, pack, NULL, NULL, pack_params, true);
     }
     end_pack(&ld);
     return loader_result(&ld, out, err);
