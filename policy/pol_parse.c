@@ -1347,6 +1347,10 @@ static void parse_message(parser *p, pol_rule *r, pol_token t)
             int depth = 0;
             while (j < end) {
                 char ch = p->src[j];
+                if (ch == '\\') {
+                    j += 2;
+                    continue;
+                }
                 if (ch == '"' || ch == '\'') {
                     j++;
                     while (j < end && p->src[j] != ch) {
