@@ -90,12 +90,16 @@ static char *first_caret(const pol_diags *d)
         free(buf);
         return NULL;
     }
+    /* Drop the source line's own indentation from both lines, as a YAML block does. */
+    size_t ind = 0;
+    while (l2 + 5 + ind < l3 && l2[5 + ind] == ' ' && l3 + 5 + ind < end && l3[5 + ind] == ' ')
+        ind++;
     out = malloc((size_t)(end - l2) + 1);
     if (out) {
-        size_t a = (size_t)(l3 - (l2 + 5)), b = (size_t)(end - (l3 + 5));
-        memcpy(out, l2 + 5, a);
+        size_t a = (size_t)(l3 - (l2 + 5)) - ind, b = (size_t)(end - (l3 + 5)) - ind;
+        memcpy(out, l2 + 5 + ind, a);
         out[a] = '\n';
-        memcpy(out + a + 1, l3 + 5, b);
+        memcpy(out + a + 1, l3 + 5 + ind, b);
         out[a + 1 + b] = '\n';
         out[a + b + 2] = '\0';
     }

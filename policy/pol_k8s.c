@@ -25,9 +25,9 @@ bool pol_k8s__quantity(double *out, const char *s, size_t len)
         {"Ti", 1099511627776.0},
         {"Pi", 1125899906842624.0},
         {"Ei", 1152921504606846976.0},
-        {"n", 1e-9},
-        {"u", 1e-6},
-        {"m", 1e-3},
+        {"n", -1e9}, /* negative: divide, which rounds exactly where multiplying does not */
+        {"u", -1e6},
+        {"m", -1e3},
         {"k", 1e3},
         {"M", 1e6},
         {"G", 1e9},
@@ -64,7 +64,8 @@ bool pol_k8s__quantity(double *out, const char *s, size_t len)
     size_t rest = len - i;
     for (size_t k = 0; k < sizeof(suffixes) / sizeof(suffixes[0]); k++) {
         if (strlen(suffixes[k].sfx) == rest && memcmp(s + i, suffixes[k].sfx, rest) == 0) {
-            *out = v * suffixes[k].mul;
+            double m = suffixes[k].mul;
+            *out = m < 0 ? v / -m : v * m;
             return true;
         }
     }
@@ -82,7 +83,7 @@ bool pol_k8s__quantity(double *out, const char *s, size_t len)
         }
         if (j != len)
             return false;
-        *out = v * pow(10, esign * e);
+        *out = esign < 0 ? v / pow(10, e) : v * pow(10, e);
         return true;
     }
     return false;

@@ -448,9 +448,14 @@ static void finish(pol_loader *ld)
             unsigned line, col;
             size_t fi = ld->rules[i].fi;
             util_linecol(ld->files[fi].text, ld->files[fi].len, ld->rules[i].off, &line, &col);
-            pol_load__error(ld, ld->rules[j].fi, ld->rules[j].off,
-                            "duplicate rule id '%s' (first defined at %s:%u:%u)", ld->rules[j].id,
-                            ld->files[fi].name, line, col);
+            if (fi == ld->rules[j].fi)
+                pol_load__error(ld, ld->rules[j].fi, ld->rules[j].off,
+                                "duplicate rule id '%s' (first defined at %u:%u)", ld->rules[j].id,
+                                line, col);
+            else
+                pol_load__error(ld, ld->rules[j].fi, ld->rules[j].off,
+                                "duplicate rule id '%s' (first defined at %s:%u:%u)",
+                                ld->rules[j].id, ld->files[fi].name, line, col);
             break;
         }
     }

@@ -124,8 +124,12 @@ static void expect(parser *p, pol_tok_type t, const char *what)
     char buf[64];
     if (accept(p, t))
         return;
-    syntax_error(p, p->tok.off, "expected %s %s, found %s", pol_lex__describe(t), what,
-                 found(p, buf, sizeof(buf)));
+    if (t >= T_KW_RULE)
+        syntax_error(p, p->tok.off, "expected '%s' %s, found %s", pol_lex__describe(t), what,
+                     found(p, buf, sizeof(buf)));
+    else
+        syntax_error(p, p->tok.off, "expected %s %s, found %s", pol_lex__describe(t), what,
+                     found(p, buf, sizeof(buf)));
 }
 
 /* "L:C" of an offset in the current file, for messages that point back. */
@@ -1115,7 +1119,7 @@ static char *match_value(parser *p, size_t *off_out, const char *after)
     pol_lex__skip_space(&p->lx);
     size_t i = p->lx.pos;
     *off_out = i;
-    bool any = false;
+    bool any = false, quoted = false;
     while (i < p->lx.len) {
         char ch = p->src[i];
         if (ch == '"' || ch == '\'') {
@@ -1137,7 +1141,7 @@ static char *match_value(parser *p, size_t *off_out, const char *after)
             memcpy(buf + n, s, len);
             n += len;
             i = t.off + t.len;
-            any = true;
+            any = quoted = true;
         } else if (is_word_char(ch)) {
             if (n + 1 >= sizeof(buf)) {
                 syntax_error(p, i, "match value too long");
@@ -1148,6 +1152,16 @@ static char *match_value(parser *p, size_t *off_out, const char *after)
             any = true;
         } else {
             break;
+        }
+    }
+    /* A clause keyword ends the clause: `match namespace` followed by `deny` has no value. */
+    if (any && !quoted) {
+        pol_lexer kw;
+        pol_lex__init(&kw, p->src, *off_out, i);
+        pol_token t = pol_lex__next(&kw);
+        if (pol_lex__is_clause(t.type) && t.off + t.len == i) {
+            any = false;
+            i = *off_out;
         }
     }
     if (!any) {
@@ -1481,6 +1495,31 @@ static void find_witness(parser *p, pol_rule *r)
     }
 }
 
+/* Bring the variables of quantifier q, and of the `some`s its body requires, into scope. */
+static void message_scope(parser *p, const pol_node *q, int depth)
+{
+    if (!q || depth > 8)
+        return;
+    for (size_t i = 0; i < p->nquants; i++) {
+        const quant_names *qn = &p->quants[i];
+        if (qn->node != q || p->nscope + 2 > MAX_SCOPE)
+            continue;
+        if (qn->v_len) {
+            p->scope[p->nscope++] = (scope_ent){p->src + qn->k_off, qn->k_len, q->u.q.slot_k};
+            p->scope[p->nscope++] = (scope_ent){p->src + qn->v_off, qn->v_len, q->u.q.slot_v};
+        } else {
+            p->scope[p->nscope++] = (scope_ent){p->src + qn->k_off, qn->k_len, q->u.q.slot_v};
+        }
+    }
+    const pol_node *b = q->u.q.body;
+    if (b && b->kind == N_SOME)
+        message_scope(p, b, depth + 1);
+    else if (b && b->kind == N_AND)
+        for (size_t i = 0; i < b->u.list.n; i++)
+            if (b->u.list.items[i] && b->u.list.items[i]->kind == N_SOME)
+                message_scope(p, b->u.list.items[i], depth + 1);
+}
+
 static void skip_to_next_rule(parser *p)
 {
     while (p->tok.type != T_EOF && p->tok.type != T_KW_RULE && p->tok.type != T_KW_PARAM) {
@@ -1646,21 +1685,9 @@ static void parse_rule(parser *p)
     memcpy(r.lets, lets, r.nlets * sizeof(pol_let));
     find_witness(p, &r);
     if (msg.type == T_STRING) {
-        /* The witness's variables are in scope for the message. */
-        for (size_t q = 0; q < p->nquants && r.witness; q++) {
-            if (p->quants[q].node != r.witness)
-                continue;
-            const quant_names *qn = &p->quants[q];
-            if (qn->v_len) {
-                p->scope[p->nscope++] =
-                    (scope_ent){p->src + qn->k_off, qn->k_len, r.witness->u.q.slot_k};
-                p->scope[p->nscope++] =
-                    (scope_ent){p->src + qn->v_off, qn->v_len, r.witness->u.q.slot_v};
-            } else {
-                p->scope[p->nscope++] =
-                    (scope_ent){p->src + qn->k_off, qn->k_len, r.witness->u.q.slot_v};
-            }
-        }
+        /* The witness's variables, and those of `some`s nested in its body (bound to their
+         * first witness), are in scope for the message. */
+        message_scope(p, r.witness, 0);
         parse_message(p, &r, msg);
         if (p->failed)
             return;
