@@ -453,11 +453,29 @@ static pol_value slice_val(pol_ctx *c, util_slice s)
     return s.ptr ? mkstr(c, s.ptr, s.len) : pv_null();
 }
 
+static pol_value parse_image(pol_ctx *c, pol_value s);
+
 static pol_value f_image(pol_ctx *c, pol_value *a, size_t n)
+{
+    if (a[0].t != PV_STR)
+        return pv_null();
+    /* Rules ask for the same container's image many times: keep the last few results. */
+    for (unsigned i = 0; i < 4; i++)
+        if (c->images[i].s == a[0].u.s && c->images[i].len == a[0].len)
+            return c->images[i].v;
+    pol_value r = parse_image(c, a[0]);
+    unsigned slot = c->nimages++ % 4;
+    c->images[slot].s = a[0].u.s;
+    c->images[slot].len = a[0].len;
+    c->images[slot].v = r;
+    return r;
+}
+
+static pol_value parse_image(pol_ctx *c, pol_value s)
 {
     static const char *const keys[] = {"registry", "repository", "tag", "digest", "name"};
     pol_image_ref ref;
-    if (a[0].t != PV_STR || !pol_k8s__image(&ref, a[0].u.s, a[0].len))
+    if (!pol_k8s__image(&ref, s.u.s, s.len))
         return pv_null();
     pol_map *m = alloc(c, sizeof(*m));
     pol_value *kv = alloc(c, 10 * sizeof(*kv));

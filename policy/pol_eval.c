@@ -356,6 +356,21 @@ static pol_value ev_call(pol_ctx *c, const pol_node *n)
     return b ? b->fn(c, args, na) : pv_null();
 }
 
+static pol_value field(pol_ctx *c, pol_value v, const pol_node *n)
+{
+    if (v.t != PV_JSON || !json_is_object(v.u.j))
+        return pv_get(v, n->u.field.name, n->u.field.len);
+    uintptr_t h = ((uintptr_t)v.u.j >> 4) ^ ((uintptr_t)n->u.field.name >> 3);
+    h = (h ^ (h >> 8)) & 255;
+    if (c->fields[h].obj == v.u.j && c->fields[h].name == n->u.field.name)
+        return pv_from_json(c->fields[h].val);
+    const json_t *r = json_object_getn(v.u.j, n->u.field.name, n->u.field.len);
+    c->fields[h].obj = v.u.j;
+    c->fields[h].name = n->u.field.name;
+    c->fields[h].val = r;
+    return pv_from_json(r);
+}
+
 static pol_value ev(pol_ctx *c, const pol_node *n)
 {
     if (c->over || !n)
@@ -371,12 +386,18 @@ static pol_value ev(pol_ctx *c, const pol_node *n)
         if (n->u.root == R_POD_ALL)
             return c->pod_ok ? all_containers(c) : pv_null();
         return c->roots[n->u.root];
-    case N_LOCAL:
-        return c->slots[n->u.slot];
+    case N_LOCAL: {
+        pol_value *v = &c->slots[n->u.slot];
+        if (v->t == PV_NULL && v->b) { /* a let not evaluated yet */
+            *v = pv_null();
+            *v = ev(c, c->rule->slot_let[n->u.slot]);
+        }
+        return *v;
+    }
     case N_PARAM:
         return pv_null(); /* resolved at load; never reached */
     case N_FIELD:
-        return pv_get(ev(c, n->u.field.obj), n->u.field.name, n->u.field.len);
+        return field(c, ev(c, n->u.field.obj), n);
     case N_INDEX:
         return ev_index(c, n);
     case N_LIST:
@@ -765,8 +786,11 @@ static void eval_rule(pol_ctx *c, const pol_rule *r, findings *fs, pol_mode mode
     size_t first = fs->n;
     c->steps = 0;
     c->over = false;
+    c->rule = r;
+    /* Lets are evaluated when first used, at most once: a message-only let costs nothing
+     * when the rule does not fire. */
     for (size_t i = 0; i < r->nlets; i++)
-        c->slots[r->lets[i].slot] = ev(c, r->lets[i].expr);
+        c->slots[r->lets[i].slot] = (pol_value){.t = PV_NULL, .b = true};
     if (r->witness) {
         bool rest = true;
         for (size_t i = 0; i < r->nrest && rest; i++)

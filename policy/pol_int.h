@@ -315,7 +315,8 @@ typedef struct pol_rule {
     pol_msgpart *msg; /* NULL: the title */
     size_t nmsg;
     int nslots;
-    const char **kinds; /* kinds the rule can match (index), NULL: any */
+    pol_node **slot_let; /* per slot: the let that fills it (evaluated on first use), or NULL */
+    const char **kinds;  /* kinds the rule can match (index), NULL: any */
     size_t nkinds;
 } pol_rule;
 
@@ -377,7 +378,13 @@ typedef struct pol_loader {
     } * files;
     size_t nfiles, capfiles;
     bool oom;
+    /* field names, interned so that equal names share one pointer (the evaluator's cache) */
+    const char **names;
+    size_t nnames, capnames;
 } pol_loader;
+
+/* The one copy of a field name in the rule set's arena. */
+const char *pol_load__intern(pol_loader *ld, const char *s, size_t len);
 
 /* Report an error at offset off of file fi (diags and the error count). */
 void pol_load__error(pol_loader *ld, size_t fi, size_t off, const char *fmt, ...) UTIL_PRINTF(4, 5);
@@ -396,6 +403,20 @@ struct pol_ctx {
     const char *pod_prefix, *pod_meta_prefix;
     size_t seg[3]; /* containers, initContainers, ephemeralContainers counts */
     pol_value *slots;
+    const struct pol_rule *rule; /* the rule being evaluated, for its lazy lets */
+    struct {
+        const char *s; /* image() results by input string (the object's strings are stable) */
+        uint32_t len;
+        pol_value v;
+    } images[4];
+    unsigned nimages;
+    /* Member lookups by (object, interned field name): the rules of a pack read the same
+     * fields of the same containers over and over, and jansson hashes the key each time. */
+    struct {
+        const json_t *obj;
+        const char *name;
+        const json_t *val;
+    } fields[256];
     uint64_t steps;
     bool over; /* budget exceeded */
     bool oom;

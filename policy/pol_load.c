@@ -504,8 +504,33 @@ static void finish(pol_loader *ld)
     }
 }
 
+const char *pol_load__intern(pol_loader *ld, const char *s, size_t len)
+{
+    for (size_t i = 0; i < ld->nnames; i++)
+        if (strncmp(ld->names[i], s, len) == 0 && ld->names[i][len] == '\0')
+            return ld->names[i];
+    if (ld->nnames == ld->capnames) {
+        size_t cap = ld->capnames ? 2 * ld->capnames : 64;
+        const char **a = realloc(ld->names, cap * sizeof(*a));
+        if (!a) {
+            ld->oom = true;
+            return NULL;
+        }
+        ld->names = a;
+        ld->capnames = cap;
+    }
+    char *c = util_arena_strndup(&ld->rs->arena, s, len);
+    if (!c) {
+        ld->oom = true;
+        return NULL;
+    }
+    ld->names[ld->nnames++] = c;
+    return c;
+}
+
 static void loader_release(pol_loader *ld)
 {
+    free(ld->names);
     end_pack(ld);
     free(ld->decls);
     free(ld->refs);

@@ -682,6 +682,34 @@ static pol_node *parse_comprehension(parser *p, size_t open, size_t for_off)
     return n;
 }
 
+/* A list or map literal of constants becomes a constant, built once at load instead of on
+ * every evaluation (the allow-lists of the packs). */
+static void fold_constant(parser *p, pol_node *n)
+{
+    size_t len = n->u.list.n;
+    for (size_t i = 0; i < len; i++)
+        if (!n->u.list.items[i] || n->u.list.items[i]->kind != N_CONST)
+            return;
+    pol_value *vals = util_arena_calloc(p->arena, len ? len : 1, sizeof(pol_value));
+    if (!vals)
+        return;
+    for (size_t i = 0; i < len; i++)
+        vals[i] = n->u.list.items[i]->u.k;
+    if (n->kind == N_LIST) {
+        n->u.k = (pol_value){.t = PV_LIST, .len = (uint32_t)len, .u.items = vals};
+    } else {
+        pol_map *m = util_arena_calloc(p->arena, 1, sizeof(*m));
+        pol_value *keys = util_arena_calloc(p->arena, len ? len : 1, sizeof(pol_value));
+        if (!m || !keys)
+            return;
+        for (size_t i = 0; i < len; i++)
+            keys[i] = n->u.list.keys[i]->u.k;
+        *m = (pol_map){len, keys, vals};
+        n->u.k = (pol_value){.t = PV_MAP, .u.m = m};
+    }
+    n->kind = N_CONST;
+}
+
 static pol_node *parse_list(parser *p)
 {
     size_t open = p->tok.off;
@@ -708,6 +736,7 @@ static pol_node *parse_list(parser *p)
         return NULL;
     n->u.list.n = items.n;
     n->u.list.items = nv_finish(p, &items);
+    fold_constant(p, n);
     return n;
 }
 
@@ -754,6 +783,7 @@ static pol_node *parse_map(parser *p)
     n->u.list.n = keys.n;
     n->u.list.keys = nv_finish(p, &keys);
     n->u.list.items = nv_finish(p, &vals);
+    fold_constant(p, n);
     return n;
 }
 
@@ -849,7 +879,9 @@ static pol_node *parse_postfix(parser *p)
             if (!fn)
                 return NULL;
             fn->u.field.obj = n;
-            fn->u.field.name = arena_strndup(p, p->src + f.off, f.len);
+            fn->u.field.name = pol_load__intern(p->ld, p->src + f.off, f.len);
+            if (!fn->u.field.name)
+                syntax_error(p, f.off, "out of memory");
             fn->u.field.len = f.len;
             above(p, fn, n);
             n = fn;
@@ -1693,6 +1725,13 @@ static void parse_rule(parser *p)
             return;
     }
     r.nslots = p->nslots;
+    r.slot_let = util_arena_calloc(p->arena, (size_t)(r.nslots ? r.nslots : 1), sizeof(pol_node *));
+    if (!r.slot_let) {
+        p->ld->oom = true;
+        return;
+    }
+    for (size_t k = 0; k < r.nlets; k++)
+        r.slot_let[r.lets[k].slot] = r.lets[k].expr;
     rule_kinds(p, &r);
     if (!p->bad_rule)
         add_rule(p, &r);
