@@ -417,8 +417,8 @@ static json_t *read_pack_params(pol_loader *ld, const char *dir, char *path, siz
     util_error err;
     util_manifest_set set;
     json_t *v = NULL;
-    snprintf(path, size, "%s/params.yaml", dir);
-    if (access(path, F_OK) != 0)
+    int n = snprintf(path, size, "%s/params.yaml", dir);
+    if (n < 0 || (size_t)n >= size || access(path, F_OK) != 0)
         return NULL;
     util_buf_init(&text);
     util_manifest_set_init(&set);
