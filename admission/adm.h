@@ -249,6 +249,8 @@ int adm__prov_judge(adm__prov *p, const adm_request *req, adm_response *res, jso
                     util_arena *arena, util_error *err) UTIL_WUR;
 /* {"enabled": bool, "ready": bool, "commit", "signer", ...}: new reference. */
 json_t *adm__prov_status(adm__prov *p);
+/* Append the sealgate_repo_* metrics (Prometheus text) to out; nothing when p is NULL. */
+int adm__prov_metrics(adm__prov *p, util_buf *out) UTIL_WUR;
 
 /* What answers a request: the parts of a running server the request path reads. */
 typedef struct adm__engine {

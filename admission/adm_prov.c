@@ -216,3 +216,45 @@ json_t *adm__prov_status(adm__prov *p)
         json_object_set_new(st, "error", json_string(s.last_error));
     return st;
 }
+
+int adm__prov_metrics(adm__prov *p, util_buf *o)
+{
+    prov_repo_status s;
+    if (p == NULL)
+        return 0;
+    prov_repo_status_get(&s, p->repo);
+    /* Timestamps rather than ages, so alerts compute `time() - x` and a stuck scrape cannot
+     * look fresh; the chart's PrometheusRule alerts on these names. */
+    return util_buf_printf(
+        o,
+        "# HELP sealgate_repo_ready Whether a verified commit of the config repo is in force.\n"
+        "# TYPE sealgate_repo_ready gauge\nsealgate_repo_ready %d\n"
+        "# HELP sealgate_repo_last_sync_timestamp_seconds Last sync attempt (unix time).\n"
+        "# TYPE sealgate_repo_last_sync_timestamp_seconds gauge\n"
+        "sealgate_repo_last_sync_timestamp_seconds %lld\n"
+        "# HELP sealgate_repo_last_sync_success_timestamp_seconds Last successful sync.\n"
+        "# TYPE sealgate_repo_last_sync_success_timestamp_seconds gauge\n"
+        "sealgate_repo_last_sync_success_timestamp_seconds %lld\n"
+        "# HELP sealgate_repo_commit_timestamp_seconds Committer time of the accepted commit.\n"
+        "# TYPE sealgate_repo_commit_timestamp_seconds gauge\n"
+        "sealgate_repo_commit_timestamp_seconds %lld\n"
+        "# HELP sealgate_repo_accepted_timestamp_seconds When the accepted commit was accepted.\n"
+        "# TYPE sealgate_repo_accepted_timestamp_seconds gauge\n"
+        "sealgate_repo_accepted_timestamp_seconds %lld\n"
+        "# HELP sealgate_repo_syncs_total Sync attempts.\n"
+        "# TYPE sealgate_repo_syncs_total counter\nsealgate_repo_syncs_total %llu\n"
+        "# HELP sealgate_repo_sync_failures_total Sync attempts that failed for any reason.\n"
+        "# TYPE sealgate_repo_sync_failures_total counter\nsealgate_repo_sync_failures_total %llu\n"
+        "# HELP sealgate_repo_verification_failures_total Tips refused for their signatures.\n"
+        "# TYPE sealgate_repo_verification_failures_total counter\n"
+        "sealgate_repo_verification_failures_total %llu\n"
+        "# HELP sealgate_repo_rollbacks_total Tips refused as not descending from the accepted "
+        "commit.\n"
+        "# TYPE sealgate_repo_rollbacks_total counter\nsealgate_repo_rollbacks_total %llu\n"
+        "# HELP sealgate_repo_objects Objects the accepted commit declares.\n"
+        "# TYPE sealgate_repo_objects gauge\nsealgate_repo_objects %llu\n",
+        s.ready ? 1 : 0, (long long)s.last_sync, (long long)s.last_success,
+        (long long)s.commit_time, (long long)s.accepted_at, (unsigned long long)s.syncs,
+        (unsigned long long)s.sync_failures, (unsigned long long)s.verify_failures,
+        (unsigned long long)s.rollbacks, (unsigned long long)s.objects);
+}

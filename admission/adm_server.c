@@ -255,7 +255,7 @@ static enum MHD_Result srv_metrics(adm_server *srv, struct MHD_Connection *conn)
 {
     util_buf body;
     util_buf_init(&body);
-    if (adm__metrics_render(srv->metrics, &body) < 0) {
+    if (adm__metrics_render(srv->metrics, &body) < 0 || adm__prov_metrics(srv->prov, &body) < 0) {
         util_buf_release(&body);
         return MHD_NO;
     }
