@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "admission/adm.h"
 #include "admission/prov.h"
@@ -89,7 +90,27 @@ int adm__prov_new(adm__prov **out, const adm_config *cfg, const struct seal_keyr
         snprintf(cache, sizeof cache, ".state/repo");
     if (strstr(cfg->repo.url, "://") != NULL && strncmp(cfg->repo.url, "file://", 7) != 0)
         rc.cache_dir = cache;
+    /* Git credentials come from files a Secret mounts (the chart sets these two variables),
+     * never from the config, so they stay out of ConfigMaps and GitOps diffs. */
+    util_buf token;
+    util_buf_init(&token);
+    const char *ssh_key = getenv("SEALGATE_GIT_SSH_KEY");
+    const char *token_file = getenv("SEALGATE_GIT_TOKEN_FILE");
+    if (ssh_key != NULL && ssh_key[0] != '\0' && access(ssh_key, R_OK) == 0)
+        rc.ssh_key = ssh_key;
+    if (token_file != NULL && token_file[0] != '\0' && access(token_file, R_OK) == 0) {
+        int tr = util_file_read(&token, token_file, 4096, err);
+        if (tr < 0) {
+            adm__prov_free(p);
+            return tr;
+        }
+        while (token.len > 0 &&
+               (token.data[token.len - 1] == '\n' || token.data[token.len - 1] == '\r'))
+            token.data[--token.len] = '\0';
+        rc.https_token = token.data;
+    }
     int r = prov_repo_open(&p->repo, &rc, err);
+    util_buf_release_secret(&token);
     if (r < 0) {
         adm__prov_free(p);
         return r;

@@ -13,6 +13,9 @@ CA="$T/state/tls.crt"
 sed -e "s/^listen: .*/listen: 127.0.0.1:$PORT/" -e "s/^  interval: .*/  interval: 1s/" \
     "$DEMO_CONFIG" >"$T/config.yaml"
 echo "stateDir: $T/state" >>"$T/config.yaml"
+# Git credentials as the chart mounts them: read from files, never echoed.
+printf 'ghp_%s\n' "$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$T/git-token"
+export SEALGATE_GIT_TOKEN_FILE="$T/git-token" SEALGATE_GIT_SSH_KEY="$T/no-such-key"
 start_server "$T/config.yaml" "$T/server.log"
 for i in $(seq 1 100); do
     curl -s --cacert "$CA" "$URL/readyz" | grep -q '"status": "ready"' && break
@@ -77,4 +80,6 @@ last_ok=$(printf '%s\n' "$metrics" | awk '$1 == "sealgate_repo_last_sync_success
 if [ -n "$last_ok" ] && [ "$last_ok" -gt 1700000000 ]; then pass; else fail "metrics: last successful sync timestamp is '$last_ok'"; fi
 stop_server
 expect_eq "$SERVER_RC" "0" "SIGTERM: exit 0 (the sync thread stops)"
+token=$(tr -d '\n' <"$T/git-token")
+expect_not_contains "$(cat "$T/server.log")$(curl -s --cacert "$CA" "$URL/readyz" 2>/dev/null)" "$token" "the git token is never logged"
 finish
