@@ -673,6 +673,8 @@ static bool string_needs_quotes(const char *s, size_t len)
     bool differs;
     if (len == 0 || memchr(s, '\0', len))
         return true;
+    if (strcmp(s, "<<") == 0)
+        return true; /* plain, it would read back as a merge key */
     back = resolve_plain(s);
     differs = !json_is_string(back);
     json_decref(back);

@@ -155,6 +155,23 @@ static void test_dump_round_trip(void)
     util_buf_release(&b);
 }
 
+/* Found by fuzz_manifest: a literal "<<" key (tagged, so not a merge key) was written plain
+ * and read back as a merge key. */
+static void test_dump_quotes_merge_key(void)
+{
+    util_error err;
+    util_buf b;
+    json_t *v = parse_one("! <<: 1\n", &err), *back;
+    CHECK(v != NULL && json_integer_value(json_object_get(v, "<<")) == 1);
+    util_buf_init(&b);
+    CHECK_INT(util_yaml_dump(&b, v), 0);
+    back = parse_one(b.data, &err);
+    CHECK(back != NULL && json_equal(v, back));
+    json_decref(back);
+    json_decref(v);
+    util_buf_release(&b);
+}
+
 int main(void)
 {
     test_scalars();
@@ -163,5 +180,6 @@ int main(void)
     test_json();
     test_errors();
     test_dump_round_trip();
+    test_dump_quotes_merge_key();
     return test_finish();
 }
