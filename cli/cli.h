@@ -42,6 +42,8 @@ int cli_seal__format(int *json, const char *opt, const cli_seal_input *in);
 int cli_seal__opt(int argc, char **argv, int *i, const char *name, const char **val);
 /* Exit code for a failed sealing operation: 1 for a value that does not unseal, 2 else. */
 int cli_seal__fail(const char *verb, const util_error *err);
+/* An error that names no place yet gets the document's: in->source, line d->line. */
+void cli_seal__at_doc(util_error *err, const cli_seal_input *in, const util_manifest_doc *d);
 
 int cli_check(int argc, char **argv);
 int cli_test(int argc, char **argv);

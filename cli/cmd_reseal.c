@@ -78,11 +78,7 @@ int cli_reseal(int argc, char **argv)
     for (; n < in.set.count; n++) {
         util_manifest_doc *d = &in.set.docs[n];
         if ((rc = seal_secret_reseal(&docs[n], d->value, kr, &pub, ns, &err))) {
-            if (!err.source) {
-                err.source = in.source;
-                err.line = d->line;
-                err.col = 1;
-            }
+            cli_seal__at_doc(&err, &in, d);
             goto out;
         }
     }

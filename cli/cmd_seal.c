@@ -105,6 +105,15 @@ int cli_seal__opt(int argc, char **argv, int *i, const char *name, const char **
     return 1;
 }
 
+void cli_seal__at_doc(util_error *err, const cli_seal_input *in, const util_manifest_doc *d)
+{
+    if (err->source)
+        return;
+    err->source = in->source;
+    err->line = d->line;
+    err->col = 1;
+}
+
 int cli_seal__fail(const char *verb, const util_error *err)
 {
     cli_fail(verb, err, NULL, 0);

@@ -120,11 +120,7 @@ int cli_unseal(int argc, char **argv)
     for (; n < in.set.count; n++) {
         util_manifest_doc *d = &in.set.docs[n];
         if ((rc = seal_secret_unseal(&docs[n], d->value, kr, o.ns, &err))) {
-            if (!err.source) {
-                err.source = in.source;
-                err.line = d->line;
-                err.col = 1;
-            }
+            cli_seal__at_doc(&err, &in, d);
             goto out;
         }
     }
