@@ -170,27 +170,47 @@ static void check_doc(check_state *st, const char *file, const util_manifest_doc
     json_decref(made);
 }
 
+/* Documents stream through one at a time so that memory stays flat on large files; the one
+ * before is held back until the next arrives, because whether a file holds several documents
+ * (and so whether findings name them `#N`) is only known then. */
+typedef struct check_file_state {
+    check_state *st;
+    const char *name;
+    util_manifest_doc held;
+    size_t seen;
+} check_file_state;
+
+static int check_streamed(void *ctx, const util_manifest_doc *doc)
+{
+    check_file_state *fs = ctx;
+    if (fs->seen++ > 0) {
+        check_doc(fs->st, fs->name, &fs->held, true);
+        json_decref(fs->held.value);
+    }
+    fs->held = *doc;
+    json_incref(fs->held.value);
+    return 0;
+}
+
 static void check_file(check_state *st, const char *path)
 {
     util_buf text;
     util_error err;
-    util_manifest_set set;
-    const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    check_file_state fs = {st, strcmp(path, "-") == 0 ? "<stdin>" : path, {0}, 0};
     util_buf_init(&text);
-    util_manifest_set_init(&set);
     util_error_clear(&err);
     if (util_file_read(&text, path, LIMIT_MANIFEST_FILE, &err) != 0) {
         cli_fail("check", &err, NULL, 0);
         st->input_error = true;
-    } else if (util_manifest_parse(&set, name, text.data, text.len, UTIL_MANIFEST_EXPAND_LISTS,
-                                   &err) != 0) {
+    } else if (util_manifest_each(fs.name, text.data, text.len, UTIL_MANIFEST_EXPAND_LISTS,
+                                  check_streamed, &fs, &err) != 0) {
         cli_fail("check", &err, text.data, text.len);
         st->input_error = true;
-    } else {
-        for (size_t i = 0; i < set.count; i++)
-            check_doc(st, name, &set.docs[i], set.count > 1);
+    } else if (fs.seen > 0) {
+        check_doc(st, fs.name, &fs.held, fs.seen > 1);
     }
-    util_manifest_set_release(&set);
+    if (fs.seen > 0)
+        json_decref(fs.held.value);
     util_buf_release(&text);
 }
 

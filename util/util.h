@@ -157,6 +157,16 @@ enum {
  * On error nothing is appended and err names source:line:col. */
 int util_manifest_parse(util_manifest_set *out, const char *source, const char *text, size_t len,
                         unsigned flags, util_error *err) UTIL_WUR;
+
+/* Called once per document, in order, as soon as it is parsed; doc->value is borrowed for the
+ * call (json_incref it to keep it). A nonzero return stops the parse and becomes its result. */
+typedef int (*util_manifest_fn)(void *ctx, const util_manifest_doc *doc);
+
+/* Stream the documents of text to fn, parsed as util_manifest_parse does. Memory stays bounded
+ * by one document, which large streams need; the price is that documents before a syntax error
+ * have already reached fn when the error is reported. */
+int util_manifest_each(const char *source, const char *text, size_t len, unsigned flags,
+                       util_manifest_fn fn, void *ctx, util_error *err) UTIL_WUR;
 void util_manifest_set_init(util_manifest_set *set);
 void util_manifest_set_release(util_manifest_set *set); /* drops every document's reference */
 

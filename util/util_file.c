@@ -16,7 +16,7 @@ int util_file_read(util_buf *out, const char *path, size_t max, util_error *err)
     bool is_stdin = strcmp(path, "-") == 0;
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     const char *name = is_stdin ? "<stdin>" : path;
-    struct stat st;
+    struct stat st = {0};
     int rc = 0;
 
     out->len = 0;
@@ -24,6 +24,12 @@ int util_file_read(util_buf *out, const char *path, size_t max, util_error *err)
         return util_error_set(err, UTIL_EIO, "cannot open '%s': %s", name, strerror(errno));
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         rc = util_error_set(err, UTIL_EIO, "cannot read '%s': is a folder", name);
+        goto out_close;
+    }
+    /* A regular file's size is known: one allocation instead of a doubling series of copies. */
+    if (S_ISREG(st.st_mode) && (size_t)st.st_size <= max &&
+        util_buf_reserve(out, (size_t)st.st_size + 1) < 0) {
+        rc = util_error_set(err, UTIL_ENOMEM, "out of memory reading '%s'", name);
         goto out_close;
     }
     for (;;) {
@@ -54,8 +60,7 @@ out_close:
     return rc;
 }
 
-int util_file_write(const char *path, const void *data, size_t len, unsigned mode,
-                    util_error *err)
+int util_file_write(const char *path, const void *data, size_t len, unsigned mode, util_error *err)
 {
     char tmp[4096];
     int fd, n;
@@ -94,7 +99,7 @@ out_fail:
 
 bool util_path_is_dir(const char *path)
 {
-    struct stat st;
+    struct stat st = {0};
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
@@ -194,7 +199,7 @@ out:
 int util_path_collect(util_strv *out, const char *path, const char *const *suffixes,
                       util_error *err)
 {
-    struct stat st;
+    struct stat st = {0};
     if (strcmp(path, "-") == 0)
         return util_strv_push(out, path) < 0 ? util_error_set(err, UTIL_ENOMEM, "out of memory")
                                              : 0;

@@ -28,59 +28,49 @@ void util_manifest_set_release(util_manifest_set *set)
     util_manifest_set_init(set);
 }
 
-/* Steals value. */
-static int set_push(util_manifest_set *set, json_t *value, unsigned index, int item,
-                    unsigned line)
+/* Where parsed documents go: the caller's function, with the flags that shape them. */
+typedef struct doc_sink {
+    util_manifest_fn fn;
+    void *ctx;
+    unsigned flags;
+} doc_sink;
+
+/* Steals value; the sink borrows it for the call. */
+static int deliver(const doc_sink *sink, json_t *value, unsigned index, int item, unsigned line)
 {
-    if (set->count == set->cap) {
-        size_t cap = set->cap ? set->cap * 2 : 8;
-        util_manifest_doc *docs = realloc(set->docs, cap * sizeof(*docs));
-        if (!docs) {
-            json_decref(value);
-            return UTIL_ENOMEM;
-        }
-        set->docs = docs;
-        set->cap = cap;
-    }
-    set->docs[set->count++] = (util_manifest_doc){value, index, item, line};
-    return 0;
+    util_manifest_doc doc = {value, index, item, line};
+    int rc = sink->fn(sink->ctx, &doc);
+    json_decref(value);
+    return rc;
 }
 
 static bool is_list_kind(const json_t *doc)
 {
     const char *kind = util_json_str(doc, "kind");
     size_t n = kind ? strlen(kind) : 0;
-    return n >= 4 && strcmp(kind + n - 4, "List") == 0 && json_is_array(json_object_get(doc, "items"));
+    return n >= 4 && strcmp(kind + n - 4, "List") == 0 &&
+           json_is_array(json_object_get(doc, "items"));
 }
 
-/* Steals doc. Appends it, or its items when it is a List and the caller asked for that. */
-static int add_document(util_manifest_set *set, json_t *doc, unsigned index, unsigned line,
-                        unsigned flags)
+/* Steals doc. Delivers it, or its items when it is a List and the caller asked for that. */
+static int add_document(const doc_sink *sink, json_t *doc, unsigned index, unsigned line)
 {
     size_t i;
     json_t *item;
-    if (json_is_null(doc) && !(flags & UTIL_MANIFEST_KEEP_EMPTY)) {
+    int rc = 0;
+    if (json_is_null(doc) && !(sink->flags & UTIL_MANIFEST_KEEP_EMPTY)) {
         json_decref(doc);
         return 0;
     }
-    if (!(flags & UTIL_MANIFEST_EXPAND_LISTS) || !is_list_kind(doc))
-        return set_push(set, doc, index, -1, line);
+    if (!(sink->flags & UTIL_MANIFEST_EXPAND_LISTS) || !is_list_kind(doc))
+        return deliver(sink, doc, index, -1, line);
     json_array_foreach(json_object_get(doc, "items"), i, item)
     {
-        if (set_push(set, json_incref(item), index, (int)i, line) < 0) {
-            json_decref(doc);
-            return UTIL_ENOMEM;
-        }
+        if ((rc = deliver(sink, json_incref(item), index, (int)i, line)) != 0)
+            break;
     }
     json_decref(doc);
-    return 0;
-}
-
-/* Roll back documents appended by a failed parse: the contract is all or nothing. */
-static void set_truncate(util_manifest_set *set, size_t count)
-{
-    while (set->count > count)
-        json_decref(set->docs[--set->count].value);
+    return rc;
 }
 
 /* ---- JSON ----------------------------------------------------------------------------- */
@@ -100,8 +90,8 @@ static int json_depth_ok(const json_t *v, int depth)
     return 1;
 }
 
-static int parse_json(util_manifest_set *out, const char *source, const char *text, size_t len,
-                      unsigned flags, util_error *err)
+static int parse_json(const doc_sink *sink, const char *source, const char *text, size_t len,
+                      util_error *err)
 {
     size_t pos = 0;
     unsigned index = 0;
@@ -132,16 +122,19 @@ static int parse_json(util_manifest_set *out, const char *source, const char *te
         if (json_is_array(doc)) {
             size_t i;
             json_t *item;
+            int rc = 0;
             json_array_foreach(doc, i, item)
             {
-                if (add_document(out, json_incref(item), index++, line, flags) < 0) {
-                    json_decref(doc);
-                    return util_error_set(err, UTIL_ENOMEM, "out of memory");
-                }
+                if ((rc = add_document(sink, json_incref(item), index++, line)) != 0)
+                    break;
             }
             json_decref(doc);
-        } else if (add_document(out, doc, index++, line, flags) < 0) {
-            return util_error_set(err, UTIL_ENOMEM, "out of memory");
+            if (rc != 0)
+                return rc;
+        } else {
+            int rc = add_document(sink, doc, index++, line);
+            if (rc != 0)
+                return rc;
         }
     }
     return 0;
@@ -240,10 +233,21 @@ static bool parse_yaml_float(const char *s, double *out)
 }
 
 /* What a plain scalar means. Infinities and NaN stay strings: JSON cannot carry them. */
-static json_t *resolve_plain(const char *s)
+static json_t *resolve_plain(const char *s, size_t len)
 {
     json_int_t i;
     double d;
+    /* Most scalars are names and words: only a short one can be a null or a boolean, and only
+     * one that opens with a digit, a sign or a dot can be a number. */
+    if (len > 5 || !strchr("~nNtTfFyYoO", s[0])) {
+        if (!strchr("0123456789+-.", s[0]))
+            return json_stringn(s, len);
+        if (parse_yaml_int(s, &i))
+            return json_integer(i);
+        if (parse_yaml_float(s, &d))
+            return json_real(d);
+        return json_stringn(s, len);
+    }
     if (word_in(s, yaml_nulls))
         return json_null();
     if (word_in(s, yaml_trues))
@@ -252,9 +256,7 @@ static json_t *resolve_plain(const char *s)
         return json_false();
     if (parse_yaml_int(s, &i))
         return json_integer(i);
-    if (parse_yaml_float(s, &d))
-        return json_real(d);
-    return json_string(s);
+    return json_stringn(s, len);
 }
 
 static json_t *resolve_tagged(const char *tag, const char *s, size_t len)
@@ -263,7 +265,7 @@ static json_t *resolve_tagged(const char *tag, const char *s, size_t len)
     json_t *v;
     if (!short_tag || strcmp(short_tag, "str") == 0 || strcmp(short_tag, "binary") == 0)
         return json_stringn(s, len);
-    v = resolve_plain(s);
+    v = resolve_plain(s, len);
     if (!v)
         return NULL;
     if ((strcmp(short_tag, "int") == 0 && json_is_integer(v)) ||
@@ -280,6 +282,7 @@ static json_t *resolve_tagged(const char *tag, const char *s, size_t len)
 typedef struct yaml_frame {
     json_t *container; /* object or array being filled; owned */
     char *key;         /* pending mapping key, malloc'd; NULL when the next scalar is a key */
+    size_t key_len;
     bool key_is_merge; /* the pending key is the plain `<<` merge key */
     char *anchor;      /* anchor to record when the container closes, malloc'd */
     json_t *merged;    /* keys a merge key brought in, which explicit keys may override */
@@ -431,12 +434,15 @@ static int add_value(yaml_loader *ld, json_t *value, const yaml_mark_t *mark)
             rc = loader_error(ld, UTIL_ESYNTAX, mark, "yaml: merge key '<<' takes mappings only");
         }
         json_decref(value);
-    } else if (json_object_get(f->container, f->key) &&
-               (!f->merged || json_object_del(f->merged, f->key) < 0)) {
-        rc = loader_error(ld, UTIL_ESYNTAX, mark, "yaml: duplicate key '%s'", f->key);
-        json_decref(value);
-    } else if (json_object_set_new(f->container, f->key, value) < 0) {
-        rc = util_error_set(ld->err, UTIL_ENOMEM, "out of memory");
+    } else {
+        /* One hash lookup, not two: a key that did not grow the mapping was there already,
+         * which is an error unless a merge key brought it in. */
+        size_t before = json_object_size(f->container);
+        if (json_object_setn_new(f->container, f->key, f->key_len, value) < 0)
+            rc = util_error_set(ld->err, UTIL_ENOMEM, "out of memory");
+        else if (json_object_size(f->container) == before &&
+                 (!f->merged || json_object_deln(f->merged, f->key, f->key_len) < 0))
+            rc = loader_error(ld, UTIL_ESYNTAX, mark, "yaml: duplicate key '%s'", f->key);
     }
     free(f->key);
     f->key = NULL;
@@ -465,16 +471,17 @@ static int on_scalar(yaml_loader *ld, yaml_event_t *ev)
         yaml_frame *f = &ld->stack[ld->depth - 1];
         if (memchr(s, '\0', len))
             return loader_error(ld, UTIL_ESYNTAX, &ev->start_mark, "yaml: key holds a NUL");
-        f->key = strdup(s);
-        if (!f->key)
-            return UTIL_ENOMEM;
-        f->key_is_merge = plain && !tag && strcmp(s, "<<") == 0;
+        /* Take the parser's copy of the key rather than making another. */
+        f->key = (char *)ev->data.scalar.value;
+        f->key_len = len;
+        ev->data.scalar.value = NULL;
+        f->key_is_merge = plain && !tag && strcmp(f->key, "<<") == 0;
         return 0;
     }
     if (tag && strcmp(tag, "!") != 0)
         v = resolve_tagged(tag, s, len);
     else if (plain && !tag)
-        v = resolve_plain(s);
+        v = resolve_plain(s, len);
     else
         v = json_stringn(s, len);
     if (!v)
@@ -501,6 +508,7 @@ static int on_alias(yaml_loader *ld, yaml_event_t *ev)
             return loader_error(ld, UTIL_ESYNTAX, &ev->start_mark,
                                 "yaml: alias '%s' used as a key is not a string", name);
         ld->stack[ld->depth - 1].key = strdup(json_string_value(target));
+        ld->stack[ld->depth - 1].key_len = json_string_length(target);
         return ld->stack[ld->depth - 1].key ? 0 : UTIL_ENOMEM;
     }
     copy = json_deep_copy(target);
@@ -510,11 +518,10 @@ static int on_alias(yaml_loader *ld, yaml_event_t *ev)
 static int on_start(yaml_loader *ld, yaml_event_t *ev, bool mapping)
 {
     yaml_frame *f;
-    const char *anchor = (const char *)(mapping ? ev->data.mapping_start.anchor
-                                                : ev->data.sequence_start.anchor);
+    const char *anchor =
+        (const char *)(mapping ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor);
     if (expecting_key(ld))
-        return loader_error(ld, UTIL_ESYNTAX, &ev->start_mark,
-                            "yaml: mapping key is not a scalar");
+        return loader_error(ld, UTIL_ESYNTAX, &ev->start_mark, "yaml: mapping key is not a scalar");
     if (ld->depth >= LIMIT_YAML_DEPTH)
         return loader_error(ld, UTIL_ELIMIT, &ev->start_mark, "yaml: nested deeper than %d levels",
                             LIMIT_YAML_DEPTH);
@@ -554,8 +561,8 @@ static int on_end(yaml_loader *ld, yaml_event_t *ev)
     return add_value(ld, f.container, &ev->start_mark);
 }
 
-static int parse_yaml(util_manifest_set *out, const char *source, const char *text, size_t len,
-                      unsigned flags, util_error *err)
+static int parse_yaml(const doc_sink *sink, const char *source, const char *text, size_t len,
+                      util_error *err)
 {
     yaml_parser_t parser;
     yaml_loader ld;
@@ -584,11 +591,9 @@ static int parse_yaml(util_manifest_set *out, const char *source, const char *te
             doc_line = (unsigned)ev.start_mark.line + 1;
             break;
         case YAML_DOCUMENT_END_EVENT:
-            rc = add_document(out, ld.root ? ld.root : json_null(), index++, doc_line, flags);
+            rc = add_document(sink, ld.root ? ld.root : json_null(), index++, doc_line);
             ld.root = NULL;
             loader_reset_doc(&ld);
-            if (rc < 0)
-                util_error_set(err, rc, "out of memory");
             break;
         case YAML_SCALAR_EVENT:
             rc = on_scalar(&ld, &ev);
@@ -612,8 +617,6 @@ static int parse_yaml(util_manifest_set *out, const char *source, const char *te
         }
         yaml_event_delete(&ev);
     }
-    if (rc < 0 && err && !err->msg[0])
-        util_error_set(err, rc, "out of memory");
     loader_reset_doc(&ld);
     free(ld.anchors);
     yaml_parser_delete(&parser);
@@ -630,23 +633,52 @@ static bool looks_like_json(const char *text, size_t len)
     return i < len && (text[i] == '{' || text[i] == '[');
 }
 
-int util_manifest_parse(util_manifest_set *out, const char *source, const char *text, size_t len,
-                        unsigned flags, util_error *err)
+int util_manifest_each(const char *source, const char *text, size_t len, unsigned flags,
+                       util_manifest_fn fn, void *ctx, util_error *err)
 {
-    size_t before = out->count;
+    doc_sink sink = {fn, ctx, flags};
     int rc;
     if (len > LIMIT_MANIFEST_FILE)
         return util_error_at(err, UTIL_ELIMIT, source, 0, 0, "manifest over %u bytes",
                              LIMIT_MANIFEST_FILE);
     if (looks_like_json(text, len))
-        rc = parse_json(out, source, text, len, flags, err);
+        rc = parse_json(&sink, source, text, len, err);
     else
-        rc = parse_yaml(out, source, text, len, flags, err);
-    if (rc < 0) {
-        set_truncate(out, before);
-        if (err && !err->source)
-            err->source = source;
+        rc = parse_yaml(&sink, source, text, len, err);
+    if (rc == UTIL_ENOMEM && err && !err->msg[0])
+        util_error_set(err, rc, "out of memory");
+    if (rc < 0 && err && !err->source)
+        err->source = source;
+    return rc;
+}
+
+static int collect(void *ctx, const util_manifest_doc *doc)
+{
+    util_manifest_set *set = ctx;
+    if (set->count == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 8;
+        util_manifest_doc *docs = realloc(set->docs, cap * sizeof(*docs));
+        if (!docs)
+            return UTIL_ENOMEM;
+        set->docs = docs;
+        set->cap = cap;
     }
+    set->docs[set->count] = *doc;
+    json_incref(doc->value);
+    set->count++;
+    return 0;
+}
+
+int util_manifest_parse(util_manifest_set *out, const char *source, const char *text, size_t len,
+                        unsigned flags, util_error *err)
+{
+    size_t before = out->count;
+    int rc = util_manifest_each(source, text, len, flags, collect, out, err);
+    if (rc == 0)
+        return 0;
+    /* The contract is all or nothing: roll back what this parse appended. */
+    while (out->count > before)
+        json_decref(out->docs[--out->count].value);
     return rc;
 }
 
@@ -660,7 +692,8 @@ static int emit(yaml_emitter_t *em, yaml_event_t *ev)
 static int emit_scalar(yaml_emitter_t *em, const char *s, size_t len, bool must_quote)
 {
     yaml_event_t ev;
-    yaml_scalar_style_t style = must_quote ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE;
+    yaml_scalar_style_t style =
+        must_quote ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE;
     if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)len, 1, 1, style))
         return UTIL_ENOMEM;
     return emit(em, &ev);
@@ -675,7 +708,7 @@ static bool string_needs_quotes(const char *s, size_t len)
         return true;
     if (strcmp(s, "<<") == 0)
         return true; /* plain, it would read back as a merge key */
-    back = resolve_plain(s);
+    back = resolve_plain(s, len);
     differs = !json_is_string(back);
     json_decref(back);
     return differs;

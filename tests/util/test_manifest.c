@@ -17,7 +17,8 @@ static void test_scalars(void)
 {
     util_error err;
     json_t *v = parse_one("a: yes\nb: \"yes\"\nc: 0x1F\nd: 010\ne: 1.5\nf: ~\ng: 1_000\n"
-                          "h: .inf\ni: !!str 12\nj: 12abc\nk: -7\nl: Off\nm: 1e3\n",
+                          "h: .inf\ni: !!str 12\nj: 12abc\nk: -7\nl: Off\nm: 1e3\n"
+                          "n: nothing\no: offx\np: +1\nq: .5\nr: -x\ns: yES\nt: TRUE\n",
                           &err);
     CHECK(v != NULL);
     CHECK(json_is_true(json_object_get(v, "a")));
@@ -33,6 +34,13 @@ static void test_scalars(void)
     CHECK_INT(json_integer_value(json_object_get(v, "k")), -7);
     CHECK(json_is_false(json_object_get(v, "l")));
     CHECK(json_real_value(json_object_get(v, "m")) == 1000.0);
+    CHECK_STR(json_string_value(json_object_get(v, "n")), "nothing");
+    CHECK_STR(json_string_value(json_object_get(v, "o")), "offx");
+    CHECK_INT(json_integer_value(json_object_get(v, "p")), 1);
+    CHECK(json_real_value(json_object_get(v, "q")) == 0.5);
+    CHECK_STR(json_string_value(json_object_get(v, "r")), "-x");
+    CHECK_STR(json_string_value(json_object_get(v, "s")), "yES");
+    CHECK(json_is_true(json_object_get(v, "t")));
     json_decref(v);
 }
 
@@ -48,9 +56,9 @@ static void test_documents_and_lists(void)
     util_manifest_set set;
     util_error err;
     util_manifest_set_init(&set);
-    CHECK_INT(util_manifest_parse(&set, "t.yaml", text, strlen(text), UTIL_MANIFEST_EXPAND_LISTS,
-                                  &err),
-              0);
+    CHECK_INT(
+        util_manifest_parse(&set, "t.yaml", text, strlen(text), UTIL_MANIFEST_EXPAND_LISTS, &err),
+        0);
     CHECK_INT(set.count, 3);
     if (set.count == 3) {
         CHECK_INT(set.docs[0].index, 0);
@@ -62,6 +70,46 @@ static void test_documents_and_lists(void)
         CHECK_INT(set.docs[1].line, 6);
     }
     util_manifest_set_release(&set);
+}
+
+typedef struct streamed {
+    unsigned seen, stop_after;
+    unsigned index[4];
+} streamed;
+
+static int on_doc(void *ctx, const util_manifest_doc *doc)
+{
+    streamed *st = ctx;
+    if (st->seen < 4)
+        st->index[st->seen] = doc->index;
+    if (++st->seen == st->stop_after)
+        return -42;
+    return 0;
+}
+
+/* util_manifest_each hands documents over one by one, before any later syntax error, and stops
+ * when the callback says so. */
+static void test_streaming(void)
+{
+    const char *text = "a: 1\n---\nb: 2\n---\nc: [\n";
+    util_error err;
+    streamed st = {0, 0, {0}};
+    util_error_clear(&err);
+    CHECK(util_manifest_each("t.yaml", text, strlen(text), 0, on_doc, &st, &err) == UTIL_ESYNTAX);
+    CHECK_INT(st.seen, 2);
+    CHECK_INT(st.index[1], 1);
+    CHECK_INT(err.line, 6);
+
+    text = "a: 1\n---\nb: 2\n---\nc: 3\n";
+    st = (streamed){0, 2, {0}};
+    util_error_clear(&err);
+    CHECK_INT(util_manifest_each("t.yaml", text, strlen(text), 0, on_doc, &st, &err), -42);
+    CHECK_INT(st.seen, 2);
+
+    text = "[{\"a\": 1}, {\"b\": 2}]";
+    st = (streamed){0, 0, {0}};
+    CHECK_INT(util_manifest_each("t.json", text, strlen(text), 0, on_doc, &st, &err), 0);
+    CHECK_INT(st.seen, 2);
 }
 
 static void test_anchors_and_merge(void)
@@ -116,8 +164,8 @@ static void test_errors(void)
     size_t n = (size_t)snprintf(lol, sizeof(lol), "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for (int i = 1; i < 12; i++)
         n += (size_t)snprintf(lol + n, sizeof(lol) - n,
-                              "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i,
-                              i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+                              "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i,
+                              i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
     util_error_clear(&err);
     CHECK(parse_one(lol, &err) == NULL);
     CHECK_INT(err.code, UTIL_ELIMIT);
@@ -176,6 +224,7 @@ int main(void)
 {
     test_scalars();
     test_documents_and_lists();
+    test_streaming();
     test_anchors_and_merge();
     test_json();
     test_errors();
