@@ -838,13 +838,35 @@ static void kind_range(const pol_ruleset *rs, const char *kind, size_t *lo, size
     *hi = a;
 }
 
+/* Do r's kind clauses (match and exclude) let an object of group/kind through? The other
+ * subjects need the object, so they are taken to hold. */
+static bool rule_may_match(const pol_rule *r, const obj_facts *f)
+{
+    for (size_t i = 0; i < r->nmatches; i++) {
+        const pol_match *m = &r->matches[i];
+        if (m->subject == M_KIND && clause_holds(m, f, r->pod_rule) == m->exclude)
+            return false;
+    }
+    return true;
+}
+
 bool pol_ruleset_may_match(const pol_ruleset *rs, const char *group, const char *kind)
 {
+    obj_facts f;
     size_t lo, hi;
-    if (rs->nwild)
-        return true;
+    memset(&f, 0, offsetof(obj_facts, groupbuf));
+    f.group = group ? group : "";
+    f.kind = kind;
+    /* The same clauses pol_eval tests, over the same candidates: a group the rule does not
+     * name (apps/Deployment against extensions/Deployment) is no match. */
     kind_range(rs, kind, &lo, &hi);
-    return hi > lo;
+    for (size_t i = lo; i < hi; i++)
+        if (rule_may_match(&rs->rules[rs->index[i].rule], &f))
+            return true;
+    for (size_t w = 0; w < rs->nwild; w++)
+        if (rule_may_match(&rs->rules[rs->wild[w]], &f))
+            return true;
+    return false;
 }
 
 int pol_eval(pol_result *out, const pol_ruleset *rs, const pol_input *in, pol_mode mode,

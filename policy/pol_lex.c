@@ -66,8 +66,7 @@ const char *pol_lex__describe(pol_tok_type t)
         [T_COMMA] = "','",
         [T_DOT] = "'.'",
         [T_COLON] = "':'",
-        [T_QQ] = "'?"
-                 "?'",
+        [T_QQ] = "'?\?'", /* the escape keeps "??'" from reading as a trigraph */
         [T_EQ] = "'=='",
         [T_NE] = "'!='",
         [T_LT] = "'<'",

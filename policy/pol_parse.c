@@ -1485,8 +1485,8 @@ static void rule_kinds(parser *p, pol_rule *r)
         return;
     size_t cap = 0;
     for (size_t i = 0; i < km->n; i++) {
-        if (strcmp(km->vals[i].a, "*") == 0)
-            return; /* any kind */
+        if (strpbrk(km->vals[i].a, "*?"))
+            return; /* a glob (`*`, `Cron*`): not an exact key, so the rule is tried on any kind */
         cap += strcmp(km->vals[i].a, "Pod") == 0 ? 8 : 1;
     }
     r->kinds = util_arena_calloc(p->arena, cap, sizeof(char *));

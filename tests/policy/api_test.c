@@ -75,6 +75,67 @@ static void test_load_and_eval(void)
     pol_ruleset_decref(rs);
 }
 
+/* may_match honours the API group as the full match does, and finds rules whose kind is a
+ * glob; regression for the group being ignored. */
+static const char group_rules[] = "rule dep \"apps deployments\"\n"
+                                  "  match kind apps/Deployment\n"
+                                  "  deny when object.spec.replicas > 3\n"
+                                  "rule cm \"core configmaps only\"\n"
+                                  "  match kind \"\"/ConfigMap\n"
+                                  "  deny when object.data == null\n"
+                                  "rule crds \"any kind of the example group but Widget\"\n"
+                                  "  match kind example.com/*\n"
+                                  "  exclude kind Widget\n"
+                                  "  deny when object.spec == null\n"
+                                  "rule jobs \"kinds by glob\"\n"
+                                  "  match kind \"Cron*\"\n"
+                                  "  deny when object.spec == null\n";
+
+static void test_may_match_group(void)
+{
+    pol_ruleset *rs = NULL;
+    util_error err;
+    CHECK_INT(pol_ruleset_load_text(&rs, "group.rules", "g", group_rules, strlen(group_rules), NULL,
+                                    NULL, &err),
+              0);
+    if (!rs)
+        return;
+    CHECK(pol_ruleset_may_match(rs, "apps", "Deployment"));
+    CHECK(!pol_ruleset_may_match(rs, "extensions", "Deployment"));
+    CHECK(!pol_ruleset_may_match(rs, "", "Deployment"));
+    CHECK(pol_ruleset_may_match(rs, "", "ConfigMap"));
+    CHECK(!pol_ruleset_may_match(rs, "example.org", "ConfigMap"));
+    CHECK(pol_ruleset_may_match(rs, "example.com", "Gadget"));
+    CHECK(!pol_ruleset_may_match(rs, "example.com", "Widget")); /* excluded */
+    CHECK(!pol_ruleset_may_match(rs, "example.org", "Gadget"));
+    CHECK(pol_ruleset_may_match(rs, "batch", "CronJob")); /* by glob */
+    CHECK(!pol_ruleset_may_match(rs, "", "Secret"));
+
+    /* The full match agrees: an extensions/Deployment is not judged by apps/Deployment, and
+     * the glob-kind rule does fire on a CronJob. */
+    util_arena arena;
+    pol_result res;
+    util_arena_init(&arena, 4096);
+    json_t *dep = json_pack("{s:s, s:s, s:{s:s}, s:{s:i}}", "apiVersion", "extensions/v1beta1",
+                            "kind", "Deployment", "metadata", "name", "x", "spec", "replicas", 9);
+    json_t *req = pol_request_new(dep, NULL, NULL, NULL);
+    pol_input in = {.object = dep, .request = req};
+    CHECK_INT(pol_eval(&res, rs, &in, POL_MODE_ENFORCE, &arena, &err), 0);
+    CHECK_INT(res.count, 0);
+    json_decref(req);
+    json_decref(dep);
+    json_t *cj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "batch/v1", "kind", "CronJob",
+                           "metadata", "name", "y");
+    req = pol_request_new(cj, NULL, NULL, NULL);
+    in = (pol_input){.object = cj, .request = req};
+    CHECK_INT(pol_eval(&res, rs, &in, POL_MODE_ENFORCE, &arena, &err), 0);
+    CHECK_INT(res.denies, 1);
+    json_decref(req);
+    json_decref(cj);
+    util_arena_release(&arena);
+    pol_ruleset_decref(rs);
+}
+
 static void test_diags(void)
 {
     static const char bad[] = "rule a \"t\"\n  deny when (1\nrule b \"t\"\n  deny when x\n";
@@ -156,6 +217,7 @@ static void test_threads(void)
 
 int main(void)
 {
+    test_may_match_group();
     test_load_and_eval();
     test_diags();
     test_threads();
