@@ -241,13 +241,31 @@ static void count_findings(audit_state *s, const pol_result *r)
     s->audits += r->audits;
 }
 
-/* A synthetic AdmissionReview request: an UPDATE of obj to what it is now. */
+/* A synthetic AdmissionReview request: an UPDATE of obj to what it is now, by the user
+ * AUDIT_USER. Provenance and the rules both see this one request, so a live object is judged
+ * as /validate would judge it, never as a manifest from git: a live sealed Secret holds the
+ * plaintext /mutate put there, which the secrets pack expects at admission and refuses
+ * offline (rules/README.md). */
+#define AUDIT_USER "sealgate:audit"
 static json_t *audit_request(const obj_key *k, const json_t *obj)
 {
     return json_pack("{s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:{s:s}, s:O}", "operation", "UPDATE",
                      "kind", "group", k->group, "version", k->version, "kind", k->kind, "namespace",
-                     k->ns, "name", k->name, "userInfo", "username", "sealgate:audit", "object",
-                     obj);
+                     k->ns, "name", k->name, "userInfo", "username", AUDIT_USER, "object", obj);
+}
+
+/* The rules over a live object, with the same request as provenance (not cli_push_eval's
+ * CREATE by nobody, which is how a manifest from git is judged). */
+static int audit_eval(pol_result *out, audit_state *s, const obj_key *k, const json_t *obj,
+                      const json_t *git, util_error *err)
+{
+    json_t *req = audit_request(k, obj);
+    if (!req)
+        return util_error_set(err, UTIL_ENOMEM, "out of memory");
+    pol_input in = {.object = obj, .old_object = obj, .request = req, .git = git};
+    int rc = pol_eval(out, s->p->rules, &in, s->p->mode, &s->arena, err);
+    json_decref(req);
+    return rc;
 }
 
 static bool is_sealed_secret(const prov_entry *e)
@@ -308,7 +326,7 @@ static int audit_object(audit_state *s, const json_t *obj)
         }
     }
     pol_result pol;
-    int rc = cli_push_eval(&pol, s->p, obj, git, &s->arena, &err);
+    int rc = audit_eval(&pol, s, &k, obj, git, &err);
     json_decref(git);
     if (rc != 0) {
         fprintf(stderr, "sealgate audit: %s: %s\n",

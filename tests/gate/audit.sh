@@ -91,6 +91,25 @@ expect_eq "$(jq -c '[.objects[] | select(.findings != []) | [.name, .findings[0]
 expect_exit 1 "policy text" -- polaudit -f "$T/drift.json"
 expect_contains "$out" "deny        apps/Deployment 'web' in namespace 'shop' [live/pinned]: container nginx runs nginx:1.26.0" "denial line"
 
+# ---- the bundled secrets pack on live Secrets ----------------------------------------------
+# A live sealed Secret holds the plaintext /mutate put there: audit judges it as /validate
+# would (an UPDATE by sealgate:audit), so secrets/values-sealed, which is about git, does not
+# apply; a live Secret that still holds sealed values (/mutate did not run) is still-sealed.
+secaudit() { "$SEALGATE" audit --repo "$R" "${TRUST[@]}" --rules "$SEALGATE_SOURCE_DIR/rules/secrets" --paths apps --key "$T/keys/sealgate.key" "$@"; }
+expect_exit 0 "secrets pack: the live unsealed Secret passes" -- secaudit -f "$T/clean.json" -o json
+expect_eq "$(jq -c '[.objects[] | select(.findings != []) | .name]' <<<"$out")" '[]' "secrets pack: no findings on the clean cluster"
+expect_eq "$(jq -r '.objects[] | select(.kind == "Secret") | .provenance' <<<"$out")" "match" "secrets pack: the live Secret still matches git"
+# The same Secret as check sees a manifest (plaintext in git under the sealed label) is refused.
+jq '.items[] | select(.kind == "Secret")' "$T/clean.json" >"$T/live-secret.json"
+expect_exit 1 "check: the live Secret as a git manifest" -- "$SEALGATE" check --rules "$SEALGATE_SOURCE_DIR/rules/secrets" "$T/live-secret.json"
+expect_contains "$out" "secrets/values-sealed" "check: values-sealed for plaintext in git"
+# /mutate did not run: the cluster holds base64 of the sealed strings.
+sealed_pw=$(python3 -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))["stringData"]["password"])' "$R/apps/db.yaml")
+jq --arg v "$(printf '%s' "$sealed_pw" | base64 -w0)" '(.items[] | select(.kind == "Secret") | .data.password) = $v' "$T/clean.json" >"$T/still-sealed.json"
+expect_exit 1 "secrets pack: a live Secret still sealed" -- secaudit -f "$T/still-sealed.json" -o json
+expect_eq "$(jq -c '[.objects[] | select(.findings != []) | [.name, .findings[].rule]]' <<<"$out")" '[["db","secrets/still-sealed"]]' "secrets pack: still-sealed, nothing else"
+expect_not_contains "$out" "hunter2" "secrets pack: no plaintext in the report"
+
 # ---- failures -------------------------------------------------------------------------------
 expect_exit 2 "no -f" -- audit
 expect_contains "$err" "-f LIST.json|DIR|- is required" "no -f named"
