@@ -193,6 +193,8 @@ void adm__cred_release(adm__cred *cred);
 void adm__cred_get(adm__cred *cred, void **pcerts, unsigned *count, void **privkey);
 const char *adm__tls_cert_path(const adm__tls *tls);
 const char *adm__tls_state_dir(const adm__tls *tls); /* NULL when not self-signed */
+/* mkdir -p with mode 0700: the state folder and what lives under it. */
+int adm__mkdir_p(const char *path, util_error *err) UTIL_WUR;
 /* Make an EC P-256 key and a self-signed certificate for 127.0.0.1 and localhost, valid
  * for a year, as PEM files at cert_path and key_path (0600). */
 int adm__selfsigned_write(const char *cert_path, const char *key_path, util_error *err) UTIL_WUR;

@@ -88,8 +88,15 @@ int adm__prov_new(adm__prov **out, const adm_config *cfg, const struct seal_keyr
         snprintf(cache, sizeof cache, "%s/sealgate/repo", xdg);
     else
         snprintf(cache, sizeof cache, ".state/repo");
-    if (strstr(cfg->repo.url, "://") != NULL && strncmp(cfg->repo.url, "file://", 7) != 0)
+    if (strstr(cfg->repo.url, "://") != NULL && strncmp(cfg->repo.url, "file://", 7) != 0) {
+        /* With tls.cert set nothing else has made the state folder yet. */
+        int mr = adm__mkdir_p(cache, err);
+        if (mr < 0) {
+            adm__prov_free(p);
+            return mr;
+        }
         rc.cache_dir = cache;
+    }
     /* Git credentials come from files a Secret mounts (the chart sets these two variables),
      * never from the config, so they stay out of ConfigMaps and GitOps diffs. */
     util_buf token;

@@ -251,7 +251,7 @@ static char *state_dir_default(void)
     return util_buf_steal(&b, NULL);
 }
 
-static int mkdir_p(const char *path, util_error *err)
+int adm__mkdir_p(const char *path, util_error *err)
 {
     char tmp[4096];
     int n = snprintf(tmp, sizeof tmp, "%s", path);
@@ -286,7 +286,7 @@ static int tls_selfsigned_prepare(adm__tls *tls, const adm_config *cfg, util_err
     tls->state_dir = cfg->state_dir ? strdup(cfg->state_dir) : state_dir_default();
     if (tls->state_dir == NULL)
         return util_error_set(err, UTIL_ENOMEM, "out of memory");
-    int rc = mkdir_p(tls->state_dir, err);
+    int rc = adm__mkdir_p(tls->state_dir, err);
     if (rc < 0)
         return rc;
     tls->cert_path = path_join(tls->state_dir, "tls.crt");
