@@ -190,12 +190,6 @@ typedef enum {
     PROV_VERIFY_CHAIN,    /* every commit after the last accepted one (or `since`) */
 } prov_verify_mode;
 
-/* Verifies one commit's signature: 0 and the signer's identity in signer (NUL-terminated), or
- * PROV_EUNVERIFIED (or another error) with err naming the reason. first_seen is when sealgate
- * first saw the commit (unix seconds), for validity windows. */
-typedef int (*prov_verify_fn)(void *ctx, char *signer, size_t signer_size, git_repository *repo,
-                              const git_oid *commit, int64_t first_seen, util_error *err);
-
 /* Everything is copied by prov_repo_open; the caller keeps its strings. */
 typedef struct prov_repo_config {
     const char *url;    /* local path, file://, git://, ssh://, https:// */
@@ -210,10 +204,6 @@ typedef struct prov_repo_config {
                                 local path (then nothing survives a restart) */
     const char *ssh_key;     /* private key file for ssh:// (the .pub beside it if present) */
     const char *https_token; /* token for https:// (wiped on free) */
-    /* Verification override (tests, or a verifier other than crypto/sig.h); NULL: verify with
-     * the trust files. */
-    prov_verify_fn verify_fn;
-    void *verify_ctx;
 } prov_repo_config;
 
 typedef struct prov_repo prov_repo;

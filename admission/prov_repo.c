@@ -6,6 +6,8 @@
 #include "admission/prov.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -30,9 +32,7 @@ struct prov_repo {
     size_t path_count, trust_count;
     prov_index_options index_opts;
     prov_verify_mode verify;
-    prov_verify_fn verify_fn;
-    void *verify_ctx;
-    sig_trust *trust; /* when verify_fn is NULL */
+    sig_trust *trust;
     bool remote;
     char *state_file; /* NULL: no persistence */
 
@@ -239,8 +239,6 @@ static int copy_config(prov_repo *r, const prov_repo_config *cfg, util_error *er
     r->index_opts =
         (prov_index_options){(const char *const *)r->paths, r->path_count, r->default_ns};
     r->verify = cfg->verify;
-    r->verify_fn = cfg->verify_fn;
-    r->verify_ctx = cfg->verify_ctx;
     return 0;
 }
 
@@ -285,16 +283,14 @@ int prov_repo_open(prov_repo **out, const prov_repo_config *cfg, util_error *err
     if ((rc = copy_config(r, cfg, err)) < 0)
         goto fail;
     r->remote = is_remote_url(r->url);
-    if (!r->verify_fn) {
-        /* Without trust nothing could ever be accepted: say so now, not at every sync. */
-        if (!r->trust_count) {
-            rc = util_error_set(err, UTIL_EINVALID, "repo.trust names no trust file");
-            goto fail;
-        }
-        if ((rc = sig_trust_load(&r->trust, (const char *const *)r->trust_files, r->trust_count,
-                                 err)) < 0)
-            goto fail;
+    /* Without trust nothing could ever be accepted: say so now, not at every sync. */
+    if (!r->trust_count) {
+        rc = util_error_set(err, UTIL_EINVALID, "repo.trust names no trust file");
+        goto fail;
     }
+    if ((rc = sig_trust_load(&r->trust, (const char *const *)r->trust_files, r->trust_count, err)) <
+        0)
+        goto fail;
     if ((rc = open_git(r, err)) < 0)
         goto fail;
     if (r->cache_dir) {
@@ -420,70 +416,66 @@ static void copy_signer(char *out, size_t size, const sig_signer *who)
     set_text(out, size, who->signer[0] ? who->signer : who->fingerprint);
 }
 
-/* Verify one commit with the configured verifier; every refusal becomes PROV_EUNVERIFIED with
- * the verifier's reason (which names the commit). */
-static int verify_one(prov_repo *r, const git_oid *id, char *signer, size_t size, util_error *err)
+static int64_t seen_fn(void *ctx, const git_oid *id)
 {
     bool added;
-    int64_t seen = first_seen(r, id, &added);
-    int rc;
-    if (r->verify_fn) {
-        rc = r->verify_fn(r->verify_ctx, signer, size, r->git, id, seen, err);
-    } else {
-        sig_signer who = {0};
-        rc = sig_verify_commit(&who, r->trust, r->git, id, seen, err);
-        if (rc == 0)
-            copy_signer(signer, size, &who);
-    }
-    if (rc < 0 && !strstr(err->msg, git_oid_tostr_s(id))) {
-        char hex[GIT_OID_HEXSZ + 1];
-        util_error_prefix(err, "commit %s", git_oid_tostr(hex, sizeof(hex), id));
-    }
-    if (rc < 0 && rc != UTIL_ENOMEM)
-        err->code = rc = PROV_EUNVERIFIED;
-    return rc;
+    return first_seen(ctx, id, &added);
+}
+
+/* Append to err's message (cut at its size: the start says the most). */
+static void append_msg(util_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void append_msg(util_error *err, const char *fmt, ...)
+{
+    size_t n = strlen(err->msg);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n + 1 < sizeof(err->msg))
+        vsnprintf(err->msg + n, sizeof(err->msg) - n, fmt, ap);
+    va_end(ap);
+}
+
+/* Every refusal ends by saying what stays in force (fail static), once. */
+static int refuse(prov_repo *r, int code, util_error *err)
+{
+    char hex[GIT_OID_HEXSZ + 1];
+    if (r->have_accepted)
+        append_msg(err, "; %s stays in force", git_oid_tostr(hex, 8, &r->accepted));
+    else
+        append_msg(err, "; no commit is accepted yet");
+    err->code = code;
+    return code;
 }
 
 /* An annotated tag vouches for its commit: its signature and its name are checked. */
 static int verify_tag(prov_repo *r, const git_oid *tag, char *signer, size_t size, util_error *err)
 {
-    bool added;
-    int64_t seen = first_seen(r, tag, &added);
     sig_signer who = {0};
-    if (r->verify_fn) /* an override verifies commits only; it judges the commit instead */
-        return 1;
-    int rc = sig_verify_tag(&who, r->trust, r->git, tag, r->tag, seen, err);
-    if (rc == 0) {
+    int rc = sig_verify_tag(&who, r->trust, r->git, tag, r->tag, seen_fn(r, tag), err);
+    if (rc == 0)
         copy_signer(signer, size, &who);
-        return 0;
-    }
-    if (rc != UTIL_ENOMEM)
-        err->code = rc = PROV_EUNVERIFIED;
-    return rc;
+    return rc == 0 || !SIG_IS_REFUSAL(rc) ? rc : refuse(r, PROV_EUNVERIFIED, err);
 }
 
-/* Chain mode: every commit reachable from tip and not from the last accepted commit (or from
- * `since`), merges' other parents included, must verify. */
-static int verify_chain(prov_repo *r, const git_oid *tip, const git_oid *base, char *signer,
-                        size_t size, util_error *err)
+/* The tip (verify: head), or every commit after base on the way to it (verify: chain; base
+ * NULL walks back to the root commits). The refusal names the oldest bad commit, once. */
+static int verify_commits(prov_repo *r, const git_oid *tip, const git_oid *base, char *signer,
+                          size_t size, util_error *err)
 {
-    git_revwalk *walk = NULL;
-    git_oid id;
-    int rc = 0, n = 0;
-    char other[128];
-    if (git_revwalk_new(&walk, r->git) < 0 || git_revwalk_push(walk, tip) < 0 ||
-        (base && git_revwalk_hide(walk, base) < 0)) {
-        rc = util_error_set(err, UTIL_EFAIL, "cannot walk the history: %s", git_msg());
-        goto out;
+    sig_range range;
+    sig_range_options opts = {.first_seen_fn = seen_fn, .ctx = r};
+    int rc = sig_verify_range(&range, r->trust, r->git, tip, base, &opts, err);
+    if (rc == 0) {
+        copy_signer(signer, size, &range.tip);
+        return 0;
     }
-    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
-    while (rc == 0 && git_revwalk_next(&id, walk) == 0) {
-        bool is_tip = git_oid_equal(&id, tip);
-        rc = verify_one(r, &id, is_tip ? signer : other, is_tip ? size : sizeof(other), err);
-        n++;
-    }
-out:
-    git_revwalk_free(walk);
+    if (!SIG_IS_REFUSAL(rc))
+        return rc;
+    rc = refuse(r, rc == SIG_ENOTDESCENDANT ? PROV_EROLLBACK : PROV_EUNVERIFIED, err);
+    if (!base && range.total > 1)
+        /* Chain mode with no since and nothing accepted: the whole history is judged, and an
+         * operator should learn at once that repo.since is the way to start later. */
+        append_msg(err, " (verify: chain without repo.since checks every commit down to the "
+                        "root; set repo.since to the first signed commit)");
     return rc;
 }
 
@@ -493,12 +485,13 @@ static int check_descends(prov_repo *r, const git_oid *tip, util_error *err)
 {
     char a[GIT_OID_HEXSZ + 1], b[GIT_OID_HEXSZ + 1];
     if (r->have_accepted && !git_oid_equal(tip, &r->accepted) &&
-        git_graph_descendant_of(r->git, tip, &r->accepted) != 1)
-        return util_error_set(err, PROV_EROLLBACK,
-                              "refused %s: it does not descend from the accepted commit %s "
-                              "(a force-push to older or unrelated history)",
-                              git_oid_tostr(a, sizeof(a), tip),
-                              git_oid_tostr(b, sizeof(b), &r->accepted));
+        git_graph_descendant_of(r->git, tip, &r->accepted) != 1) {
+        util_error_set(err, PROV_EROLLBACK,
+                       "refused %s: it does not descend from the accepted commit %s (a "
+                       "force-push to an older or unrelated history)",
+                       git_oid_tostr(a, 8, tip), git_oid_tostr(b, 8, &r->accepted));
+        return refuse(r, PROV_EROLLBACK, err);
+    }
     return 0;
 }
 
@@ -521,7 +514,7 @@ static int since_oid(prov_repo *r, git_oid *out, util_error *err)
 static int sync_step(prov_repo *r, util_error *err)
 {
     git_oid tip, since;
-    char signer[256] = "";
+    char signer[256] = "", a[GIT_OID_HEXSZ + 1];
     int rc;
     bool have_since = false;
     if (r->remote && (rc = fetch(r, err)) < 0)
@@ -536,23 +529,24 @@ static int sync_step(prov_repo *r, util_error *err)
         if ((rc = since_oid(r, &since, err)) < 0)
             return rc;
         have_since = true;
-        if (!git_oid_equal(&tip, &since) && git_graph_descendant_of(r->git, &tip, &since) != 1)
-            return util_error_set(err, PROV_EROLLBACK,
-                                  "refused %s: it does not descend from repo.since %s",
-                                  git_oid_tostr_s(&tip), r->since);
+        if (!git_oid_equal(&tip, &since) && git_graph_descendant_of(r->git, &tip, &since) != 1) {
+            util_error_set(err, PROV_EROLLBACK,
+                           "refused %s: it does not descend from repo.since %s",
+                           git_oid_tostr(a, 8, &tip), r->since);
+            return refuse(r, PROV_EROLLBACK, err);
+        }
     }
     if ((rc = check_descends(r, &tip, err)) < 0)
         return rc;
     if (r->verify == PROV_VERIFY_CHAIN) {
+        /* After the accepted commit, else after since, else the whole history; the same tip
+         * again (a restart) is verified on its own. */
         const git_oid *base = r->have_accepted ? &r->accepted : have_since ? &since : NULL;
-        if (base && git_oid_equal(base, &tip))
-            rc = verify_one(r, &tip, signer, sizeof(signer), err); /* restart on the same tip */
-        else
-            rc = verify_chain(r, &tip, base, signer, sizeof(signer), err);
-    } else if (is_tag && (rc = verify_tag(r, &tag, signer, sizeof(signer), err)) <= 0) {
-        /* the signed tag vouched for the commit (or refused it) */
+        rc = verify_commits(r, &tip, base, signer, sizeof(signer), err);
+    } else if (is_tag) {
+        rc = verify_tag(r, &tag, signer, sizeof(signer), err); /* the signed tag vouches */
     } else {
-        rc = verify_one(r, &tip, signer, sizeof(signer), err);
+        rc = verify_commits(r, &tip, &tip, signer, sizeof(signer), err);
     }
     if (rc < 0)
         return rc;

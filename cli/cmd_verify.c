@@ -19,7 +19,8 @@ static const char verify_help[] =
     "usage: sealgate verify --repo PATH|URL [--rev REV] [--since COMMIT] --trust FILE...\n"
     "  --repo PATH|URL   a repository folder, or a URL (file://, git://, https://, ssh://)\n"
     "                    cloned into a temporary folder\n"
-    "  --rev REV         the revision to verify (default HEAD)\n"
+    "  --rev REV         the revision to verify (default HEAD); when REV names an annotated\n"
+    "                    tag, the tag's own signature is verified (git tag -s)\n"
     "  --since COMMIT    also verify every commit after COMMIT on the way to REV\n"
     "                    (`git rev-list COMMIT..REV`, all parents); REV must descend from it\n"
     "  --trust FILE...   allowed-signers files or armoured OpenPGP public keys\n"
@@ -123,93 +124,81 @@ static int open_repo(git_repository **out, const char *repo, char *tmpdir, size_
     return rc;
 }
 
-static int resolve(git_oid *out, git_repository *repo, const char *spec)
+/* Prints each object's verdict as sig_verify_rev reaches it. */
+typedef struct verify_report {
+    const sig_rev *rev; /* being filled: tells the tag from the commits */
+    size_t refusals;    /* printed */
+} verify_report;
+
+static void report_one(void *ctx, const git_oid *id, int rc, const sig_signer *who,
+                       const util_error *err)
 {
-    git_object *obj = NULL, *commit = NULL;
-    if (git_revparse_single(&obj, repo, spec) != 0)
-        return cli_usage("verify", "unknown revision '%s': %s", spec, git_msg());
-    int rc = git_object_peel(&commit, obj, GIT_OBJECT_COMMIT);
-    if (rc == 0)
-        git_oid_cpy(out, git_object_id(commit));
-    git_object_free(commit);
-    git_object_free(obj);
-    if (rc != 0)
-        return cli_usage("verify", "'%s' does not name a commit", spec);
-    return 0;
+    verify_report *r = ctx;
+    char hex[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(hex, sizeof(hex), id);
+    bool tag = r->rev->is_tag && git_oid_equal(id, &r->rev->tag);
+    if (rc != 0) {
+        r->refusals++;
+        fprintf(stderr, "sealgate verify: %s\n", err->msg);
+        if (tag && rc == SIG_EUNSIGNED)
+            fprintf(stderr,
+                    "sealgate verify: an annotated tag vouches for its commit only when it is "
+                    "signed itself (git tag -s); to verify the commit instead, use --rev "
+                    "'%s^{commit}'\n",
+                    r->rev->tag_name[0] ? r->rev->tag_name : hex);
+        return;
+    }
+    printf("ok %s%s%s%.12s %s %s %s\n", tag ? "tag " : "", tag ? r->rev->tag_name : "",
+           tag && r->rev->tag_name[0] ? " " : "", hex, who->kind == SIG_SSH ? "ssh" : "openpgp",
+           who->signer, who->fingerprint);
 }
 
-/* Verify one commit; print the verdict. Returns 0 when it passes. */
-static int verify_one(const sig_trust *trust, git_repository *repo, const git_oid *id,
-                      int64_t first_seen, uint64_t *elapsed)
+/* The closing line: what was verified, or how much was refused. */
+static void summary(const sig_rev *rev, int rc)
 {
-    sig_signer who;
-    util_error err;
+    const sig_range *g = &rev->range;
+    const char *name = rev->tag_name[0] ? rev->tag_name : "";
     char hex[GIT_OID_HEXSZ + 1];
-    util_error_clear(&err);
-    uint64_t t0 = util_now_ns();
-    int rc = sig_verify_commit(&who, trust, repo, id, first_seen, &err);
-    *elapsed += util_now_ns() - t0;
-    git_oid_tostr(hex, sizeof(hex), id);
-    if (rc == 0) {
-        printf("ok %.12s %s %s %s\n", hex, who.kind == SIG_SSH ? "ssh" : "openpgp", who.signer,
-               who.fingerprint);
-        return 0;
+    git_oid_tostr(hex, sizeof(hex), rev->is_tag ? &rev->tag : &rev->commit);
+    if (rc == 0 && rev->is_tag && !rev->commits_checked) {
+        printf("tag %s%s%.12s verified: its signature vouches for commit %.12s (the commit's own "
+               "signature was not checked)\n",
+               name, *name ? " " : "", hex, git_oid_tostr_s(&rev->commit));
+    } else if (rc == 0) {
+        printf("%s%s%s%zu commit%s verified\n", rev->is_tag ? "tag " : "", name,
+               rev->is_tag ? " and " : "", g->verified, g->verified == 1 ? "" : "s");
+    } else if (g->refused) {
+        fprintf(stderr, "sealgate verify: %zu of %zu commit%s refused\n", g->refused, g->total,
+                g->total == 1 ? "" : "s");
     }
-    fprintf(stderr, "sealgate verify: %s (%s)\n", err.msg, sig_strerror(rc));
-    return rc;
 }
 
 static int run(const verify_opts *o, git_repository *repo, const sig_trust *trust)
 {
-    git_oid tip, base;
-    git_revwalk *walk = NULL;
-    uint64_t elapsed = 0;
-    size_t n = 0, refused = 0;
-    int rc = resolve(&tip, repo, o->rev ? o->rev : "HEAD");
-    if (rc != 0)
-        return rc;
-    int64_t first_seen = o->first_seen ? o->first_seen : (int64_t)time(NULL);
-    if (!o->since) {
-        n = 1;
-        refused = verify_one(trust, repo, &tip, first_seen, &elapsed) != 0;
-        goto done;
-    }
-    if ((rc = resolve(&base, repo, o->since)) != 0)
-        return rc;
-    if (!git_oid_equal(&tip, &base) && git_graph_descendant_of(repo, &tip, &base) != 1) {
-        char a[GIT_OID_HEXSZ + 1], b[GIT_OID_HEXSZ + 1];
-        git_oid_tostr(a, 8, &tip);
-        git_oid_tostr(b, 8, &base);
-        fprintf(stderr,
-                "sealgate verify: commit %s does not descend from %s (rollback or "
-                "unrelated history)\n",
-                a, b);
-        return CLI_FINDING;
-    }
-    if (git_revwalk_new(&walk, repo) != 0 ||
-        git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) != 0 ||
-        git_revwalk_push(walk, &tip) != 0 || git_revwalk_hide(walk, &base) != 0) {
-        git_revwalk_free(walk);
-        return cli_usage("verify", "cannot walk the history: %s", git_msg());
-    }
-    git_oid id;
-    while ((rc = git_revwalk_next(&id, walk)) == 0) {
-        n++;
-        refused += verify_one(trust, repo, &id, first_seen, &elapsed) != 0;
-    }
-    git_revwalk_free(walk);
-    if (rc != GIT_ITEROVER)
-        return cli_usage("verify", "cannot walk the history: %s", git_msg());
-done:
-    if (o->timing)
+    sig_rev rev;
+    verify_report report = {&rev, 0};
+    sig_range_options ropts = {
+        .first_seen = o->first_seen ? o->first_seen : (int64_t)time(NULL),
+        .each = report_one,
+        .ctx = &report,
+        .all = true, /* every refused commit gets its line */
+    };
+    util_error err;
+    util_error_clear(&err);
+    uint64_t t0 = util_now_ns();
+    int rc = sig_verify_rev(&rev, trust, repo, o->rev, o->since, &ropts, &err);
+    uint64_t elapsed = util_now_ns() - t0;
+    if (rc != 0 && report.refusals == 0) /* not an object's verdict: say it here */
+        fprintf(stderr, "sealgate verify: %s\n", err.msg);
+    if (rc != 0 && !SIG_IS_REFUSAL(rc))
+        return CLI_USAGE;
+    if (o->timing) {
+        size_t n = rev.range.verified + (rev.is_tag ? 1 : 0);
         fprintf(stderr, "timing: %zu commits verified in %.3f ms (%.1f us per commit)\n", n,
                 (double)elapsed / 1e6, n ? (double)elapsed / 1e3 / (double)n : 0.0);
-    if (refused) {
-        fprintf(stderr, "sealgate verify: %zu of %zu commits refused\n", refused, n);
-        return CLI_FINDING;
     }
-    printf("%zu commit%s verified\n", n, n == 1 ? "" : "s");
-    return CLI_OK;
+    summary(&rev, rc);
+    return rc == 0 ? CLI_OK : CLI_FINDING;
 }
 
 int cli_verify(int argc, char **argv)

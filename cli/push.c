@@ -121,71 +121,24 @@ static const char *git_msg(void)
     return e && e->message ? e->message : "unknown error";
 }
 
-static int resolve(git_oid *out, const char *verb, git_repository *repo, const char *spec)
+typedef struct push_report {
+    const char *verb;
+    size_t refusals;
+} push_report;
+
+/* Print each refusal as sig_verify_rev reaches it. */
+static void report_refusal(void *ctx, const git_oid *id, int rc, const sig_signer *who,
+                           const util_error *err)
 {
-    git_object *obj = NULL, *commit = NULL;
-    if (git_revparse_single(&obj, repo, spec) != 0)
-        return cli_usage(verb, "unknown revision '%s': %s", spec, git_msg());
-    int rc = git_object_peel(&commit, obj, GIT_OBJECT_COMMIT);
+    push_report *r = ctx;
     if (rc == 0)
-        git_oid_cpy(out, git_object_id(commit));
-    git_object_free(commit);
-    git_object_free(obj);
-    if (rc != 0)
-        return cli_usage(verb, "'%s' does not name a commit", spec);
-    return 0;
+        return;
+    r->refusals++;
+    fprintf(stderr, "sealgate %s: %s\n", r->verb, err->msg);
 }
 
-/* One commit against the trust set; the refusal is printed. */
-static int verify_one(sig_signer *who, const char *verb, const sig_trust *trust,
-                      git_repository *repo, const git_oid *id, int64_t first_seen)
-{
-    util_error err;
-    util_error_clear(&err);
-    int rc = sig_verify_commit(who, trust, repo, id, first_seen, &err);
-    if (rc == 0)
-        return 0;
-    fprintf(stderr, "sealgate %s: %s (%s)\n", verb, err.msg, sig_strerror(rc));
-    /* SIG_E* codes are refusals; anything else (unreadable object) is an input error. */
-    return rc <= SIG_EUNSIGNED && rc >= SIG_ETAGNAME ? CLI_FINDING : CLI_USAGE;
-}
-
-/* Verify every commit after base on the way to tip (git rev-list base..tip, all parents),
- * oldest first, and that tip descends from base. This is what `sealgate verify --since` does
- * inside cmd_verify.c; a candidate to fold into sig_ as sig_verify_range. */
-static int verify_range(const char *verb, const sig_trust *trust, git_repository *repo,
-                        const git_oid *tip, const git_oid *base, int64_t first_seen)
-{
-    if (!git_oid_equal(tip, base) && git_graph_descendant_of(repo, tip, base) != 1) {
-        char a[GIT_OID_HEXSZ + 1], b[GIT_OID_HEXSZ + 1];
-        git_oid_tostr(a, 8, tip);
-        git_oid_tostr(b, 8, base);
-        fprintf(stderr,
-                "sealgate %s: commit %s does not descend from %s (rollback or unrelated "
-                "history)\n",
-                verb, a, b);
-        return CLI_FINDING;
-    }
-    git_revwalk *walk = NULL;
-    if (git_revwalk_new(&walk, repo) != 0 ||
-        git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) != 0 ||
-        git_revwalk_push(walk, tip) != 0 || git_revwalk_hide(walk, base) != 0) {
-        git_revwalk_free(walk);
-        return cli_usage(verb, "cannot walk the history: %s", git_msg());
-    }
-    git_oid id;
-    int rc, worst = 0;
-    while ((rc = git_revwalk_next(&id, walk)) == 0) {
-        sig_signer who;
-        int r = verify_one(&who, verb, trust, repo, &id, first_seen);
-        worst = r > worst ? r : worst;
-    }
-    git_revwalk_free(walk);
-    if (rc != GIT_ITEROVER)
-        return cli_usage(verb, "cannot walk the history: %s", git_msg());
-    return worst;
-}
-
+/* Verify REV (an annotated tag by its own signature) and with --since every commit after it on
+ * the way to REV, exactly as `sealgate verify` does (sig_verify_rev). */
 static int push_verify(cli_push *p, const cli_push_args *a)
 {
     sig_trust *trust = NULL;
@@ -198,19 +151,20 @@ static int push_verify(cli_push *p, const cli_push_args *a)
         rc = cli_usage(p->verb, "cannot open repository '%s': %s", a->repo, git_msg());
         goto out;
     }
-    if ((rc = resolve(&p->commit, p->verb, p->repo, a->rev ? a->rev : "HEAD")) != 0)
+    push_report report = {p->verb, 0};
+    sig_rev rev;
+    sig_range_options ropts = {
+        .first_seen = (int64_t)time(NULL), .each = report_refusal, .ctx = &report, .all = true};
+    rc = sig_verify_rev(&rev, trust, p->repo, a->rev, a->since, &ropts, &err);
+    if (rc != 0 && report.refusals == 0)
+        fprintf(stderr, "sealgate %s: %s\n", p->verb, err.msg);
+    if (rc != 0) {
+        rc = SIG_IS_REFUSAL(rc) ? CLI_FINDING : CLI_USAGE;
         goto out;
-    git_oid_tostr(p->hex, sizeof(p->hex), &p->commit);
-    int64_t now = (int64_t)time(NULL);
-    if (a->since) {
-        git_oid base;
-        if ((rc = resolve(&base, p->verb, p->repo, a->since)) != 0)
-            goto out;
-        if ((rc = verify_range(p->verb, trust, p->repo, &p->commit, &base, now)) != 0)
-            goto out;
     }
-    /* REV itself (again after a range, which is cheap): its signer names the output. */
-    rc = verify_one(&p->signer, p->verb, trust, p->repo, &p->commit, now);
+    p->commit = rev.commit;
+    p->signer = rev.signer;
+    git_oid_tostr(p->hex, sizeof(p->hex), &p->commit);
 out:
     sig_trust_free(trust);
     return rc;

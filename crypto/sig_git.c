@@ -238,11 +238,11 @@ static int read_object(git_odb_object **out, git_repository *repo, const git_oid
     return 0;
 }
 
-static int verify_object(sig_signer *out, const sig_trust *trust, git_repository *repo,
-                         const git_oid *id, git_object_t type, const char *name, int64_t first_seen,
-                         util_error *err)
+int sig_git__verify(sig_signer *out, const sig_trust *trust, git_repository *repo,
+                    const git_oid *id, git_object_t type, const char *name, const char *what,
+                    int64_t first_seen, util_error *err)
 {
-    char shortid[GIT_OID_HEXSZ + 1], what[64];
+    char shortid[GIT_OID_HEXSZ + 1], own[320];
     git_odb_object *obj = NULL;
     sig_split split;
     sig_signer scratch;
@@ -251,8 +251,14 @@ static int verify_object(sig_signer *out, const sig_trust *trust, git_repository
     if (!out)
         out = &scratch;
     memset(out, 0, sizeof(*out));
-    git_oid_tostr(shortid, 8, id);
-    snprintf(what, sizeof(what), "%s %s", type == GIT_OBJECT_TAG ? "tag" : "commit", shortid);
+    if (!what) {
+        git_oid_tostr(shortid, 8, id);
+        if (type == GIT_OBJECT_TAG && name)
+            snprintf(own, sizeof(own), "tag %.200s (%s)", name, shortid);
+        else
+            snprintf(own, sizeof(own), "%s %s", type == GIT_OBJECT_TAG ? "tag" : "commit", shortid);
+        what = own;
+    }
     rc = read_object(&obj, repo, id, type, what, err);
     if (rc != 0)
         return rc;
@@ -288,13 +294,14 @@ out:
 int sig_verify_commit(sig_signer *out, const sig_trust *trust, git_repository *repo,
                       const git_oid *commit, int64_t first_seen, util_error *err)
 {
-    return verify_object(out, trust, repo, commit, GIT_OBJECT_COMMIT, NULL, first_seen, err);
+    return sig_git__verify(out, trust, repo, commit, GIT_OBJECT_COMMIT, NULL, NULL, first_seen,
+                           err);
 }
 
 int sig_verify_tag(sig_signer *out, const sig_trust *trust, git_repository *repo,
                    const git_oid *tag, const char *name, int64_t first_seen, util_error *err)
 {
-    return verify_object(out, trust, repo, tag, GIT_OBJECT_TAG, name, first_seen, err);
+    return sig_git__verify(out, trust, repo, tag, GIT_OBJECT_TAG, name, NULL, first_seen, err);
 }
 
 const char *sig_strerror(int code)
@@ -322,6 +329,8 @@ const char *sig_strerror(int code)
         return "unsupported";
     case SIG_ETAGNAME:
         return "tag-name";
+    case SIG_ENOTDESCENDANT:
+        return "not-descendant";
     default:
         return "error";
     }

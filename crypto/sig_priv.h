@@ -157,6 +157,11 @@ void sig_split__release(sig_split *s);
 int sig_split__commit(sig_split *out, const char *obj, size_t len, util_error *err);
 /* Split a raw tag object: signature appended to the message. */
 int sig_split__tag(sig_split *out, const char *obj, size_t len, util_error *err);
+/* Verify the commit or tag id (type says which), as sig_verify_commit / sig_verify_tag do;
+ * what names it in messages ("commit 3f2c1a9 (2 of 4 ...)"), NULL for "commit <short id>". */
+int sig_git__verify(sig_signer *out, const sig_trust *trust, git_repository *repo,
+                    const git_oid *id, git_object_t type, const char *name, const char *what,
+                    int64_t first_seen, util_error *err) UTIL_WUR;
 
 /* Check that every non-zero time of when (and extra, when non-zero) is in [from, until]
  * (0 for until: no end). Returns the first time outside, or 0 when all are inside. */

@@ -79,7 +79,7 @@ static const char *image_of(prov_repo *r)
 static void test_local(void)
 {
     util_error err;
-    char c1[64], c2[64], c3[64], c4[64];
+    char c1[64], c2[64], c3[64], c4[64], bad[64], want[256];
     CHECK_INT(git_init("local"), 0);
     put("local/deploy/web.yaml", deploy("web:1.0.0"));
     put("local/deploy/cm.yaml",
@@ -122,8 +122,11 @@ static void test_local(void)
     /* unsigned: refused, the previous commit stays in force */
     put("local/deploy/web.yaml", deploy("web:6.6.6"));
     CHECK_INT(commit("local", NULL, "unsigned"), 0);
+    head_of("local", bad);
     CHECK_INT(prov_repo_sync(r, &err), PROV_EUNVERIFIED);
-    CHECK(strstr(err.msg, "unsigned") != NULL || strstr(err.msg, "not signed") != NULL);
+    /* which commit (once), why, and what stays in force */
+    snprintf(want, sizeof(want), "commit %.7s: unsigned; %.7s stays in force", bad, c2);
+    CHECK_STR(err.msg, want);
     CHECK_STR(accepted(r), c2);
     CHECK_STR(image_of(r), "web:1.1.0");
     prov_repo_status_get(&st, r);
@@ -146,9 +149,29 @@ static void test_local(void)
     CHECK(chain != NULL);
     if (chain) {
         CHECK_INT(prov_repo_sync(chain, &err), PROV_EUNVERIFIED);
-        CHECK(strstr(err.msg, "unsigned") != NULL || strstr(err.msg, "not signed") != NULL ||
-              strstr(err.msg, "untrusted") != NULL || strstr(err.msg, "unknown") != NULL);
+        snprintf(want, sizeof(want),
+                 "commit %.7s (1 of 3 after %.7s, on the way to %.7s): unsigned; no commit is "
+                 "accepted yet",
+                 bad, c2, c3);
+        CHECK_STR(err.msg, want);
         CHECK(prov_repo_snapshot(chain) == NULL);
+        prov_repo_free(chain);
+    }
+    /* chain without since: the whole history is judged, the first unsigned commit named, and
+     * the message says how to start later */
+    chain = open_repo("local", PROV_VERIFY_CHAIN, NULL, NULL);
+    CHECK(chain != NULL);
+    if (chain) {
+        CHECK_INT(prov_repo_sync(chain, &err), PROV_EUNVERIFIED);
+        snprintf(want, sizeof(want),
+                 "commit %.7s (3 of 5 since the root commit, on the way to %.7s): unsigned; no "
+                 "commit is accepted yet (verify: chain without repo.since checks every commit "
+                 "down to the root; set repo.since to the first signed commit)",
+                 bad, c3);
+        CHECK_STR(err.msg, want);
+        prov_repo_status st2;
+        prov_repo_status_get(&st2, chain);
+        CHECK_STR(st2.last_error, want);
         prov_repo_free(chain);
     }
     /* chain from c3 on (since) passes */
@@ -162,7 +185,11 @@ static void test_local(void)
     /* force-push back to an older, validly signed commit: refused as a rollback */
     CHECK_INT(sh("git -C local reset -q --hard %s", c1), 0);
     CHECK_INT(prov_repo_sync(r, &err), PROV_EROLLBACK);
-    CHECK(strstr(err.msg, "does not descend") != NULL);
+    snprintf(want, sizeof(want),
+             "refused %.7s: it does not descend from the accepted commit %.7s (a force-push to "
+             "an older or unrelated history); %.7s stays in force",
+             c1, c3, c3);
+    CHECK_STR(err.msg, want);
     CHECK_STR(accepted(r), c3);
     prov_repo_status_get(&st, r);
     CHECK_INT(st.rollbacks, 1);

@@ -1,7 +1,8 @@
 # sig_verify.sh: `sealgate verify` against commits signed at test time by real ssh-keygen and
 # gpg keys in a temp folder: trusted, untrusted, unsigned, tampered, signature smuggled into the
 # message, wrong namespace, validity windows, SHA-1, expired and revoked keys, signing subkeys,
-# chains with an unsigned commit, rollback, file:// URLs, signed tags.
+# chains with an unsigned commit, rollback, file:// URLs, signed tags (`git tag -s` with SSH
+# ed25519/RSA/ECDSA and OpenPGP RSA/Ed25519 keys) verified by the tag object's own signature.
 source "$SEALGATE_SOURCE_DIR/tests/lib.sh"
 
 export HOME=$T GNUPGHOME=$T/gnupg GIT_CONFIG_NOSYSTEM=1
@@ -155,8 +156,15 @@ git -c gpg.format=ssh -c user.signingkey="$T/ed" merge -q -S --no-edit side
 c3=$(commit_ssh "$T/ed" "chain 3")
 expect_exit 0 "head alone is signed" -- verify --trust "$T/allowed"
 expect_exit 1 "chain with an unsigned commit" -- verify --since "$base" --trust "$T/allowed"
-expect_contains "$err" "commit $(short "$s2"): unsigned" "chain names the unsigned commit"
+expect_contains "$err" "commit $(short "$s2") (5 of 7 after $(short "$base"), on the way to $(short "$c3")): unsigned" "chain names the unsigned commit, its place and the tip"
+expect_eq "$(grep -c "commit $(short "$s2")" <<<"$err")" "1" "the refused commit is named once"
+expect_not_contains "$err" "unsigned (unsigned)" "the reason is said once"
 expect_contains "$err" "1 of 7 commits refused" "chain tally"
+# --since REV itself: REV is verified, not an empty range.
+expect_exit 0 "--since the tip itself" -- verify --since "$c3" --trust "$T/allowed"
+expect_contains "$out" "1 commit verified" "--since the tip verifies the tip"
+expect_exit 1 "--since an unsigned tip itself" -- verify --rev "$s2" --since "$s2" --trust "$T/allowed"
+expect_contains "$err" "commit $(short "$s2"): unsigned" "an unsigned tip with --since itself is refused"
 expect_exit 1 "rollback" -- verify --rev "$base" --since "$c3" --trust "$T/allowed"
 expect_contains "$err" "does not descend from" "rollback refused"
 
@@ -245,16 +253,74 @@ awk 'NR==5 {c=substr($0,10,1); r=(c=="A")?"B":"A"; $0=substr($0,1,9) r substr($0
 expect_exit 2 "corrupted armour" -- verify --trust "$T/bob-bad.asc"
 expect_contains "$err" "bob-bad.asc:1:1:" "corrupted armour names the block"
 
-# ---- signed tags (sig_verify_tag through the test tool) --------------------------------------
-git -c gpg.format=ssh -c user.signingkey="$T/ed" tag -s v1 -m "release v1"
-tag=$(git rev-parse v1)
-expect_exit 0 "ssh signed tag" -- "$TOOL" tag "$R" "$tag" v1 "$T/allowed"
-expect_exit 1 "tag under another name" -- "$TOOL" tag "$R" "$tag" v2 "$T/allowed"
-expect_contains "$err" "names itself 'v1', not 'v2'" "tag name confusion"
-git -c user.signingkey=carol@example.com tag -s v2 -m "release v2"
-expect_exit 0 "openpgp signed tag" -- "$TOOL" tag "$R" "$(git rev-parse v2)" v2 "$T/team.asc"
+# ---- signed tags: `sealgate verify --rev TAG` verifies the tag object's own signature ----------
+# Real `git tag -s` under SSH (ed25519, RSA, ECDSA P-256) and OpenPGP (RSA 3072, Ed25519).
+git checkout -q main
+tagged=$(commit_plain "an unsigned commit, vouched for by signed tags")
+tag_ssh() { git -c gpg.format=ssh -c user.signingkey="$T/$1" tag -s "$2" -m "release $2"; }
+tag_gpg() { git -c gpg.format=openpgp -c user.signingkey="$1" tag -s "$2" -m "release $2"; }
+tag_ssh ed v1-ed && tag_ssh rsa v1-rsa && tag_ssh ec256 v1-ec256
+tag_gpg carol@example.com v1-carol && tag_gpg bob@example.com v1-bob
+for t in v1-ed v1-rsa v1-ec256; do
+    git verify-tag "$t" 2>/dev/null && pass || fail "git verify-tag rejects $t"
+    expect_exit 0 "ssh signed tag $t" -- verify --rev "$t" --trust "$T/allowed"
+    expect_contains "$out" "ok tag $t $(git rev-parse "$t" | cut -c1-12) ssh" "$t: the tag object is what was verified"
+    expect_contains "$out" "tag $t $(git rev-parse "$t" | cut -c1-12) verified: its signature vouches for commit $(git rev-parse --short=12 "$tagged")" "$t: summary names tag and commit"
+done
+expect_contains "$(verify --rev v1-rsa --trust "$T/allowed")" "rsa@example.com $(ssh-keygen -lf "$T/rsa.pub" | cut -d' ' -f2)" "RSA tag signer"
+expect_contains "$(verify --rev v1-ec256 --trust "$T/allowed")" "ec256@example.com $(ssh-keygen -lf "$T/ec256.pub" | cut -d' ' -f2)" "ECDSA P-256 tag signer"
+for k in carol bob; do
+    expect_exit 0 "openpgp signed tag v1-$k" -- verify --rev "v1-$k" --trust "$T/team.asc"
+    expect_contains "$out" "ok tag v1-$k $(git rev-parse "v1-$k" | cut -c1-12) openpgp ${k^} <$k@example.com> $(fpr_of "$k@example.com")" "openpgp tag v1-$k signer"
+done
+# The commit under the tag is unsigned: --rev TAG^{commit} verifies the commit and refuses it.
+expect_exit 1 "the tagged commit itself" -- verify --rev 'v1-ed^{commit}' --trust "$T/allowed"
+expect_contains "$err" "commit $(short "$tagged"): unsigned" "peeled commit verified as a commit"
+# Signed by a key the trust file does not hold.
+expect_exit 1 "tag signed by an untrusted key" -- verify --rev v1-carol --trust "$T/allowed"
+expect_contains "$err" "tag v1-carol ($(git rev-parse --short=7 v1-carol)): signed by unknown OpenPGP key $(fpr_of carol@example.com)" "untrusted tag named once with its key"
+# A tag served under another name: refs/tags/v9 pointing at the v1-ed tag object.
+git update-ref refs/tags/v9 "$(git rev-parse v1-ed)"
+expect_exit 1 "tag under another name" -- verify --rev v9 --trust "$T/allowed"
+expect_contains "$err" "tag v9 ($(git rev-parse --short=7 v1-ed)): names itself 'v1-ed', not 'v9'" "tag name confusion"
+# The tag object by id: no name to check, the signature still is.
+expect_exit 0 "tag by object id" -- verify --rev "$(git rev-parse v1-ed)" --trust "$T/allowed"
+expect_contains "$out" "ok tag $(git rev-parse v1-ed | cut -c1-12) ssh alice@example.com" "tag by id"
+# Tampered: the tag message edited, the signature kept.
+git cat-file tag v1-ed | sed 's/release v1-ed/release v6.6.6/' >"$T/tampered_tag"
+evil=$(git hash-object -t tag -w "$T/tampered_tag")
+git update-ref refs/tags/v1-ed-evil "$evil"
+expect_exit 1 "tampered tag" -- verify --rev "$evil" --trust "$T/allowed"
+expect_contains "$err" "tag $(git rev-parse --short=7 "$evil"): bad signature by alice@example.com" "tampered tag"
+git verify-tag "$evil" 2>/dev/null && fail "git accepts the tampered tag" || pass
+# An annotated tag that is not signed: refused, with the way to verify the commit instead.
 git tag -a v3 -m "unsigned"
-expect_exit 1 "unsigned tag" -- "$TOOL" tag "$R" "$(git rev-parse v3)" v3 "$T/team.asc"
-expect_contains "$err" "unsigned" "unsigned tag"
+expect_exit 1 "unsigned annotated tag" -- verify --rev v3 --trust "$T/allowed"
+expect_contains "$err" "tag v3 ($(git rev-parse --short=7 v3)): unsigned" "unsigned tag"
+expect_contains "$err" "--rev 'v3^{commit}'" "unsigned tag: the hint"
+# A lightweight tag is just a name for a commit: the commit is verified.
+git tag light "$c3"
+expect_exit 0 "lightweight tag" -- verify --rev light --trust "$T/allowed"
+expect_contains "$out" "ok $(git rev-parse --short=12 "$c3") ssh" "lightweight tag: the commit"
+# A signed tag with --since: the tag and every commit after since.
+git checkout -q -b tagchain "$c3"
+t1=$(commit_ssh "$T/ed" "after c3")
+tag_ssh rsa v4
+expect_exit 0 "signed tag and its chain" -- verify --rev v4 --since "$c3" --trust "$T/allowed"
+expect_contains "$out" "tag v4 and 1 commit verified" "tag plus chain"
+t2=$(commit_plain "unsigned after v4")
+tag_ssh ec256 v5
+expect_exit 1 "signed tag over an unsigned chain" -- verify --rev v5 --since "$c3" --trust "$T/allowed"
+expect_contains "$out" "ok tag v5" "the tag itself passed"
+expect_contains "$err" "commit $(short "$t2") (2 of 2 after $(short "$c3")): unsigned" "the chain under the tag is refused"
+git checkout -q main
+
+# sig_verify_tag directly (the test tool): the name check, and an unsigned tag.
+tag=$(git rev-parse v1-ed)
+expect_exit 0 "sig_verify_tag" -- "$TOOL" tag "$R" "$tag" v1-ed "$T/allowed"
+expect_exit 1 "sig_verify_tag under another name" -- "$TOOL" tag "$R" "$tag" v2 "$T/allowed"
+expect_contains "$err" "names itself 'v1-ed', not 'v2'" "tag name confusion (API)"
+expect_exit 1 "sig_verify_tag unsigned" -- "$TOOL" tag "$R" "$(git rev-parse v3)" v3 "$T/team.asc"
+expect_contains "$err" "unsigned" "unsigned tag (API)"
 
 finish
