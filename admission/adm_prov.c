@@ -105,6 +105,11 @@ int adm__prov_new(adm__prov **out, const adm_config *cfg, const struct seal_keyr
     const char *token_file = getenv("SEALGATE_GIT_TOKEN_FILE");
     if (ssh_key != NULL && ssh_key[0] != '\0' && access(ssh_key, R_OK) == 0)
         rc.ssh_key = ssh_key;
+    /* The CAs an https:// remote's certificate must chain to (a private forge), instead of the
+     * system store. */
+    const char *ca_file = getenv("SEALGATE_GIT_CA_FILE");
+    if (ca_file != NULL && ca_file[0] != '\0' && access(ca_file, R_OK) == 0)
+        rc.ca_file = ca_file;
     if (token_file != NULL && token_file[0] != '\0' && access(token_file, R_OK) == 0) {
         int tr = util_file_read(&token, token_file, 4096, err);
         if (tr < 0) {

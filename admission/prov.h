@@ -185,6 +185,11 @@ int prov_match(prov_verdict *out, const prov_index *idx, const prov_match_option
 
 /* ---- the config repo -------------------------------------------------------------------- */
 
+/* A remote that accepts the connection and then says nothing (or drops packets) would hold the
+ * sync thread forever: libgit2 1.5 has no timeout of its own. 30 s is ample for a git server
+ * to answer, and a fetch that makes progress is never cut. docs/provenance.md. */
+#define PROV_FETCH_TIMEOUT_MS 30000
+
 typedef enum {
     PROV_VERIFY_HEAD = 0, /* the tip's signature */
     PROV_VERIFY_CHAIN,    /* every commit after the last accepted one (or `since`) */
@@ -204,6 +209,13 @@ typedef struct prov_repo_config {
                                 local path (then nothing survives a restart) */
     const char *ssh_key;     /* private key file for ssh:// (the .pub beside it if present) */
     const char *https_token; /* token for https:// (wiped on free) */
+    /* PEM file of the CAs an https:// remote's certificate must chain to, instead of the
+     * system's; NULL: the system store. libgit2 holds this per process: the last repo opened
+     * with one sets it. */
+    const char *ca_file;
+    /* The fetch timeout in ms (0: PROV_FETCH_TIMEOUT_MS): connecting may take at most this
+     * long, and a fetch is cut when the remote sends nothing for this long. */
+    int fetch_timeout_ms;
 } prov_repo_config;
 
 typedef struct prov_repo prov_repo;
@@ -235,7 +247,7 @@ typedef struct prov_repo_status {
     int64_t accepted_at;       /* when it was accepted */
     uint64_t syncs;            /* sync attempts */
     uint64_t sync_failures;    /* attempts that failed for any reason */
-    uint64_t verify_failures;  /* tips refused for their signatures */
+    uint64_t verify_failures;  /* tips refused for their signatures (each tip once) */
     uint64_t rollbacks;        /* tips refused as not descending from the accepted commit */
     uint64_t objects, skipped; /* of the accepted index */
     char last_error[256];      /* text of the newest failure, "" none */

@@ -4,6 +4,7 @@
  * accepted commit in force (fail static). State that must survive restarts (the accepted
  * commit, when commits were first seen) is kept in the cache folder. */
 #include "admission/prov.h"
+#include "admission/prov_priv.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -42,6 +43,14 @@ struct prov_repo {
     seen_commit *seen;
     size_t seen_count, seen_cap;
     int auth_attempts; /* per fetch, to stop libgit2 asking forever */
+    int fetch_timeout_ms;
+    /* The newest refused tip and why. Its verdict depends only on the tip, the accepted commit
+     * (which cannot move while the tip is refused) and first-seen times fixed at first sight,
+     * so it is not judged again: the status counts refused tips, not sync attempts. */
+    bool have_refused, refused_is_tag;
+    git_oid refused_tip, refused_tag;
+    util_error refused_err;
+    prov_net__guard *guard; /* the fetch in progress, for its progress callbacks */
 
     pthread_mutex_t lock; /* guards current and status */
     prov_index *current;
@@ -239,6 +248,7 @@ static int copy_config(prov_repo *r, const prov_repo_config *cfg, util_error *er
     r->index_opts =
         (prov_index_options){(const char *const *)r->paths, r->path_count, r->default_ns};
     r->verify = cfg->verify;
+    r->fetch_timeout_ms = cfg->fetch_timeout_ms > 0 ? cfg->fetch_timeout_ms : PROV_FETCH_TIMEOUT_MS;
     return 0;
 }
 
@@ -283,6 +293,13 @@ int prov_repo_open(prov_repo **out, const prov_repo_config *cfg, util_error *err
     if ((rc = copy_config(r, cfg, err)) < 0)
         goto fail;
     r->remote = is_remote_url(r->url);
+    if (r->remote && (rc = prov_net__register(err)) < 0)
+        goto fail;
+    if (cfg->ca_file && git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, cfg->ca_file, NULL) < 0) {
+        rc = util_error_set(err, UTIL_EINVALID, "cannot use the CA file '%s': %s", cfg->ca_file,
+                            git_msg());
+        goto fail;
+    }
     /* Without trust nothing could ever be accepted: say so now, not at every sync. */
     if (!r->trust_count) {
         rc = util_error_set(err, UTIL_EINVALID, "repo.trust names no trust file");
@@ -318,10 +335,28 @@ fail:
 
 /* ---- fetching -------------------------------------------------------------------------- */
 
+/* Progress is a sign of life: a large fetch that keeps moving is never cut. */
+static int transfer_cb(const git_indexer_progress *stats, void *payload)
+{
+    prov_repo *r = payload;
+    (void)stats;
+    prov_net__alive(r->guard);
+    return 0;
+}
+
+static int sideband_cb(const char *str, int len, void *payload)
+{
+    prov_repo *r = payload;
+    (void)str, (void)len;
+    prov_net__alive(r->guard);
+    return 0;
+}
+
 static int credentials_cb(git_credential **out, const char *url, const char *user_from_url,
                           unsigned int allowed, void *payload)
 {
     prov_repo *r = payload;
+    prov_net__alive(r->guard);
     if (++r->auth_attempts > 3) {
         git_error_set_str(GIT_ERROR_NET, "authentication refused");
         return GIT_EAUTH;
@@ -360,6 +395,8 @@ static int fetch(prov_repo *r, util_error *err)
     git_fetch_options opts;
     git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
     opts.callbacks.credentials = credentials_cb;
+    opts.callbacks.transfer_progress = transfer_cb;
+    opts.callbacks.sideband_progress = sideband_cb;
     opts.callbacks.payload = r;
     opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
     opts.prune = GIT_FETCH_NO_PRUNE;
@@ -370,11 +407,24 @@ static int fetch(prov_repo *r, util_error *err)
     git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
     ropts.repository = r->git;
     ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+    prov_net__guard guard;
+    if ((rc = prov_net__begin(&guard, r->fetch_timeout_ms, err)) < 0)
+        return rc;
+    r->guard = &guard;
     if (git_remote_create_with_opts(&remote, r->url, &ropts) < 0 ||
         git_remote_fetch(remote, &refspecs, &opts, "sealgate fetch") < 0)
-        rc = util_error_set(err, PROV_EFETCH, "cannot fetch '%s' from '%s': %s",
-                            r->tag ? r->tag : r->branch, r->url, git_msg());
+        rc = PROV_EFETCH;
     git_remote_free(remote);
+    r->guard = NULL;
+    bool cut = prov_net__end(&guard);
+    /* libssh2 reports a cut connection as its own error: say what happened instead. */
+    if (rc < 0 && cut)
+        util_error_set(err, PROV_EFETCH,
+                       "cannot fetch '%s' from '%s': no answer for %g s (the fetch timeout)",
+                       r->tag ? r->tag : r->branch, r->url, r->fetch_timeout_ms / 1000.0);
+    else if (rc < 0)
+        util_error_set(err, PROV_EFETCH, "cannot fetch '%s' from '%s': %s",
+                       r->tag ? r->tag : r->branch, r->url, git_msg());
     return rc;
 }
 
@@ -511,20 +561,15 @@ static int since_oid(prov_repo *r, git_oid *out, util_error *err)
     return 0;
 }
 
-static int sync_step(prov_repo *r, util_error *err)
+/* Judge a new tip (and the annotated tag naming it, or NULL) and swap its index in. */
+static int judge_tip(prov_repo *r, const git_oid *tip_in, const git_oid *tag_in, util_error *err)
 {
-    git_oid tip, since;
+    git_oid tip = *tip_in, since, tag;
     char signer[256] = "", a[GIT_OID_HEXSZ + 1];
     int rc;
-    bool have_since = false;
-    if (r->remote && (rc = fetch(r, err)) < 0)
-        return rc;
-    git_oid tag;
-    bool is_tag = false;
-    if ((rc = resolve_tip(r, &tip, &tag, &is_tag, err)) < 0)
-        return rc;
-    if (r->current && r->have_accepted && git_oid_equal(&tip, &r->accepted))
-        return 0; /* nothing new */
+    bool have_since = false, is_tag = tag_in != NULL;
+    if (tag_in)
+        tag = *tag_in;
     if (r->since) {
         if ((rc = since_oid(r, &since, err)) < 0)
             return rc;
@@ -571,6 +616,43 @@ static int sync_step(prov_repo *r, util_error *err)
     return 0;
 }
 
+static bool is_verdict(int rc)
+{
+    return rc == PROV_EUNVERIFIED || rc == PROV_EROLLBACK || rc == PROV_EDUPLICATE ||
+           rc == PROV_EMANIFEST;
+}
+
+/* Fetch, find the tip, and judge it unless it is the accepted one or was refused already
+ * (*repeat: the same refusal again). */
+static int sync_step(prov_repo *r, bool *repeat, util_error *err)
+{
+    git_oid tip, tag;
+    bool is_tag = false;
+    int rc;
+    if (r->remote && (rc = fetch(r, err)) < 0)
+        return rc;
+    if ((rc = resolve_tip(r, &tip, &tag, &is_tag, err)) < 0)
+        return rc;
+    if (r->current && r->have_accepted && git_oid_equal(&tip, &r->accepted))
+        return 0; /* nothing new */
+    if (r->have_refused && git_oid_equal(&tip, &r->refused_tip) && is_tag == r->refused_is_tag &&
+        (!is_tag || git_oid_equal(&tag, &r->refused_tag))) {
+        *err = r->refused_err;
+        *repeat = true;
+        return err->code;
+    }
+    rc = judge_tip(r, &tip, is_tag ? &tag : NULL, err);
+    r->have_refused = is_verdict(rc);
+    if (r->have_refused) {
+        r->refused_tip = tip;
+        r->refused_is_tag = is_tag;
+        if (is_tag)
+            r->refused_tag = tag;
+        r->refused_err = *err;
+    }
+    return rc;
+}
+
 int prov_repo_sync(prov_repo *r, util_error *err)
 {
     util_error local;
@@ -578,7 +660,8 @@ int prov_repo_sync(prov_repo *r, util_error *err)
         err = &local;
     util_error_clear(err);
     util_error save_err;
-    int rc = sync_step(r, err);
+    bool repeat = false;
+    int rc = sync_step(r, &repeat, err);
     int saved = state_save(r, &save_err);
     pthread_mutex_lock(&r->lock);
     r->status.syncs++;
@@ -591,9 +674,9 @@ int prov_repo_sync(prov_repo *r, util_error *err)
             set_text(r->status.last_error, sizeof(r->status.last_error), save_err.msg);
     } else {
         r->status.sync_failures++;
-        if (rc == PROV_EUNVERIFIED)
+        if (rc == PROV_EUNVERIFIED && !repeat)
             r->status.verify_failures++;
-        if (rc == PROV_EROLLBACK)
+        if (rc == PROV_EROLLBACK && !repeat)
             r->status.rollbacks++;
         set_text(r->status.last_error, sizeof(r->status.last_error), err->msg);
     }
