@@ -18,7 +18,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DSEALGATE_TESTS=OFF \
 FROM debian:bookworm-slim
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libssl3 libsodium23 libmicrohttpd12 libgnutls30 libyaml-0-2 libjansson4 libgit2-1.5 \
+        libssl3 libsodium23 libmicrohttpd12 libgnutls30 libyaml-0-2 libjansson4 libcjson1 libgit2-1.5 \
         ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/sealgate /usr/bin/sealgate

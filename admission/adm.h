@@ -108,11 +108,7 @@ typedef struct adm_request {
     bool dry_run;
 } adm_request;
 
-/* Scan body for JSON nesting deeper than max_depth without parsing it (so a hostile body
- * never reaches a recursive parser). 0, or ADM_EDECODE naming the offset. */
-int adm_json_depth_check(const char *body, size_t len, unsigned max_depth,
-                         util_error *err) UTIL_WUR;
-/* Decode an AdmissionReview v1 body: depth pre-scan, jansson parse, shape checks.
+/* Decode an AdmissionReview v1 body: util_json_decode (depth pre-scan, then JSON), shape checks.
  * On error err->msg says what is wrong (for the 400 answer) and out is left empty. */
 int adm_request_decode(adm_request *out, const char *body, size_t len, unsigned max_depth,
                        util_error *err) UTIL_WUR;

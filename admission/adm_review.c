@@ -18,43 +18,6 @@
 
 /* ---- decoding ------------------------------------------------------------------------- */
 
-int adm_json_depth_check(const char *body, size_t len, unsigned max_depth, util_error *err)
-{
-    unsigned depth = 0;
-    bool in_string = false;
-    for (size_t i = 0; i < len; i++) {
-        char c = body[i];
-        if (in_string) {
-            if (c == '\\')
-                i++; /* skip the escaped byte, which may be a quote */
-            else if (c == '"')
-                in_string = false;
-            continue;
-        }
-        switch (c) {
-        case '"':
-            in_string = true;
-            break;
-        case '[':
-        case '{':
-            if (++depth > max_depth)
-                return util_error_set(err, ADM_EDECODE,
-                                      "JSON nesting deeper than %u levels at byte %zu "
-                                      "(limits.depth)",
-                                      max_depth, i);
-            break;
-        case ']':
-        case '}':
-            if (depth > 0)
-                depth--;
-            break;
-        default:
-            break;
-        }
-    }
-    return 0;
-}
-
 /* A string member that may be absent (""), but must be a string when present. */
 static int review_opt_str(const char **out, json_t *obj, const char *key, const char *where,
                           util_error *err)
@@ -163,14 +126,14 @@ int adm_request_decode(adm_request *out, const char *body, size_t len, unsigned 
                        util_error *err)
 {
     memset(out, 0, sizeof *out);
-    int rc = adm_json_depth_check(body, len, max_depth, err);
-    if (rc < 0)
-        return rc;
-    json_error_t jerr;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL)
-        return util_error_set(err, ADM_EDECODE, "malformed JSON at line %d column %d: %s",
-                              jerr.line, jerr.column, jerr.text);
+    json_t *root;
+    int rc = util_json_decode(&root, body, len, max_depth, err);
+    if (rc < 0) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return util_error_set(err, ADM_EDECODE, "%s%s", why,
+                              rc == UTIL_ELIMIT ? " (limits.depth)" : "");
+    }
     if ((rc = review_check_envelope(root, err)) < 0)
         goto out_free_root;
     out->root = root;

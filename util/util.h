@@ -170,6 +170,15 @@ int util_manifest_each(const char *source, const char *text, size_t len, unsigne
 void util_manifest_set_init(util_manifest_set *set);
 void util_manifest_set_release(util_manifest_set *set); /* drops every document's reference */
 
+/* ---- JSON over the wire ---------------------------------------------------------------- */
+
+/* Decode one JSON object or array as jansson's json_loadb(JSON_REJECT_DUPLICATES) reads it,
+ * refusing nesting deeper than max_depth (UTIL_ELIMIT, naming the byte) before any recursive
+ * parser runs. *out is a new reference the caller owns. Malformed JSON is UTIL_ESYNTAX with
+ * jansson's line, column and reason. */
+int util_json_decode(json_t **out, const char *text, size_t len, unsigned max_depth,
+                     util_error *err) UTIL_WUR;
+
 /* Serialise a JSON value as block-style YAML (as kubectl prints it) into out. */
 int util_yaml_dump(util_buf *out, const json_t *value) UTIL_WUR;
 

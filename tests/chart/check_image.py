@@ -159,7 +159,7 @@ def main():
               "runtime stage installs build tool %s" % p)
         check(run("dpkg-query", "-W", p).returncode == 0 or run("apt-cache", "show", p).returncode == 0,
               "runtime package %s exists in Debian" % p)
-    for p in ("libssl3", "libsodium23", "libmicrohttpd12", "libgnutls30", "libyaml-0-2", "libjansson4",
+    for p in ("libssl3", "libsodium23", "libmicrohttpd12", "libgnutls30", "libyaml-0-2", "libjansson4", "libcjson1",
               "libgit2-1.5", "ca-certificates"):
         check(p in listed, "runtime stage installs %s" % p)
     check(any("cmake" in i and "Release" in i for i in build), "build stage builds with cmake Release")

@@ -1,0 +1,166 @@
+/* util_json_decode: the wire decoder reads every text exactly as jansson does (same value, same
+ * refusals), whichever of its two decoders answered; and nesting is refused before decoding. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "util/util.h"
+
+/* util_json_decode and jansson agree on text: both refuse it, or both return equal values. */
+static void agrees(const char *text, size_t len, const char *what)
+{
+    util_error err;
+    json_error_t jerr;
+    json_t *ours = NULL;
+    json_t *ref = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    util_error_clear(&err);
+    int rc = util_json_decode(&ours, text, len, 1000, &err);
+    if (ref == NULL) {
+        if (rc == 0)
+            fprintf(stderr, "accepted what jansson refuses (%s): %s\n", what, jerr.text);
+        CHECK(rc < 0);
+        CHECK(ours == NULL);
+    } else {
+        if (rc != 0)
+            fprintf(stderr, "refused what jansson reads (%s): %s\n", what, err.msg);
+        CHECK_INT(rc, 0);
+        CHECK(ours != NULL && json_equal(ours, ref));
+    }
+    json_decref(ours);
+    json_decref(ref);
+}
+
+static void agrees_str(const char *text)
+{
+    agrees(text, strlen(text), text);
+}
+
+/* The forms where a faster reading could differ from jansson's. */
+static void test_edges(void)
+{
+    static const char *const texts[] = {
+        "{\"a\":1}",
+        "{\"a\":1.0}",
+        "{\"a\":1e3}",
+        "{\"a\":1E3}",
+        "{\"a\":-0}",
+        "{\"a\":+1}",
+        "{\"a\":01}",
+        "{\"a\":-01}",
+        "{\"a\":10}",
+        "[0]",
+        "[1.]",
+        "[.5]",
+        "[-]",
+        "[1-2]",
+        "{\"a\":9007199254740993}",
+        "{\"a\":-9007199254740993}",
+        "{\"a\":9223372036854775807}",
+        "{\"a\":99999999999999999999}",
+        "{\"a\":\"x\\u0000y\"}",
+        "{\"a\":\"\\u00e9\"}",
+        "{\"a\":\"\\ud83d\\ude00\"}",
+        "{\"a\":\"\\ud83d\"}",
+        "{\"a\":\"\\ude00\"}",
+        "{\"a\":\"tab\there\"}",
+        "{\"a\":\"\xff\"}",
+        "{\"\xc3\x28\":1}",
+        "{\"a\":1,\"a\":2}",
+        "{\"a\":1}x",
+        "{\"a\":1} \n",
+        "\xEF\xBB\xBF{}",
+        "\x01{}",
+        "{}\x01",
+        "[1,]",
+        "[,1]",
+        "{\"a\":true,\"b\":false,\"c\":null}",
+        "[tru]",
+        "[nul]",
+        "{\"a\" 1}",
+        "{'a':1}",
+        "[1 2]",
+        "\"bare\"",
+        "42",
+        "",
+        "   ",
+        "{",
+        "[[[]]]",
+        "{\"a\":[{\"b\":[1,{}]}]}",
+        "[\"\\/\\b\\f\"]",
+        "[\"\\x\"]",
+        "[\"\\u0\xff\xff\"]",
+        "[\"\\u12\"]",
+        "[\"\\uZZZZ\"]",
+        "[\"\\u00\"]",
+        "{\"\":0}",
+        "[1\x01]",
+        "[ 1 ]",
+        "[\f1]",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        agrees_str(texts[i]);
+    /* An embedded NUL byte, inside and outside a string. */
+    agrees("{\"a\":\"x\0y\"}", 11, "NUL in a string");
+    agrees("{\"a\":1}\0", 8, "NUL after the document");
+}
+
+/* Nesting is counted before any decoder runs; brackets inside strings do not count. */
+static void test_depth(void)
+{
+    char deep[400];
+    util_error err;
+    json_t *v = NULL;
+    memset(deep, '[', 150);
+    memset(deep + 150, ']', 150);
+    CHECK_INT(util_json_decode(&v, deep, 300, 100, &err), UTIL_ELIMIT);
+    CHECK_STR(err.msg, "JSON nesting deeper than 100 levels at byte 100");
+    CHECK_INT(util_json_decode(&v, deep, 300, 150, &err), 0);
+    json_decref(v);
+    const char *quoted = "{\"s\":\"[[[[[[\\\"[[[[\"}";
+    CHECK_INT(util_json_decode(&v, quoted, strlen(quoted), 2, &err), 0);
+    CHECK_STR(json_string_value(json_object_get(v, "s")), "[[[[[[\"[[[[");
+    json_decref(v);
+}
+
+/* Every file of a folder: the AdmissionReviews a real kube-apiserver sent, and the corpora. */
+static void test_folder(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (d == NULL) {
+        fprintf(stderr, "skipping %s: not found\n", dir);
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        char path[1024];
+        util_buf text;
+        util_error err;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        util_buf_init(&text);
+        if (util_file_read(&text, path, 1 << 24, &err) == 0)
+            agrees(text.data, text.len, path);
+        util_buf_release(&text);
+    }
+    closedir(d);
+}
+
+int main(void)
+{
+    const char *src = getenv("SEALGATE_SOURCE_DIR");
+    char dir[1024];
+    test_edges();
+    test_depth();
+    if (src != NULL) {
+        snprintf(dir, sizeof dir, "%s/../shared/fixtures/admissionreview", src);
+        test_folder(dir);
+        snprintf(dir, sizeof dir, "%s/fuzz/corpus/admission", src);
+        test_folder(dir);
+        snprintf(dir, sizeof dir, "%s/fuzz/corpus/json", src);
+        test_folder(dir);
+    }
+    return test_finish();
+}
