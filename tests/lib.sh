@@ -22,6 +22,14 @@ expect_eq() { if [ "$1" == "$2" ]; then pass; else fail "$3: got '$1', expected 
 # expect_contains HAYSTACK NEEDLE WHAT
 expect_contains() { if [[ "$1" == *"$2"* ]]; then pass; else fail "$3: '$2' not in: $1"; fi; }
 expect_not_contains() { if [[ "$1" != *"$2"* ]]; then pass; else fail "$3: '$2' unexpectedly in: $1"; fi; }
+# expect_metric_min METRICS 'name{labels}' MIN WHAT: a Prometheus sample is at least MIN. A
+# counter a watcher and a signal may both bump is checked this way, not for an exact value.
+expect_metric_min() {
+    local v
+    v=$(awk -v n="$2" '$1 == n {print $2}' <<<"$1")
+    if [ -n "$v" ] && awk -v v="$v" -v m="$3" 'BEGIN { exit !(v >= m) }'; then pass
+    else fail "$4: $2 is '${v:-absent}', expected at least $3"; fi
+}
 # expect_exit CODE WHAT -- CMD...: run CMD, capture stdout in $out and stderr in $err.
 expect_exit() {
     local want=$1 what=$2; shift 3
