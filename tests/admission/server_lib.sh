@@ -24,13 +24,17 @@ make_cert() {
 }
 
 # start_server CONFIG LOG: run `sealgate serve` in the background ($SERVER_PID) and wait until
-# /healthz answers over TLS verified with $CA.
+# /healthz answers over TLS verified with $CA. $SEALGATE_WRAP (e.g. valgrind and its options, as
+# the `valgrind` ctest label sets it) runs the server under that command, given more time to start
+# (as is a $SEALGATE that is itself a valgrind wrapper, with $SEALGATE_SLOW set: bench/valgrind).
 start_server() {
-    "$SEALGATE" serve --config "$1" >"$2" 2>&1 &
+    # shellcheck disable=SC2086 # the wrapper is a command and its arguments
+    ${SEALGATE_WRAP:-} "$SEALGATE" serve --config "$1" >"$2" 2>&1 &
     SERVER_PID=$!
     defer "kill -9 $SERVER_PID 2>/dev/null"
-    local i
-    for i in $(seq 1 150); do
+    local i tries=150
+    [ -n "${SEALGATE_WRAP:-}${SEALGATE_SLOW:-}" ] && tries=1200
+    for i in $(seq 1 $tries); do
         if curl -sf --cacert "$CA" "$URL/healthz" -o /dev/null 2>/dev/null; then return 0; fi
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
             echo "server exited early:" >&2; cat "$2" >&2; return 1

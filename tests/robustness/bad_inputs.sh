@@ -37,4 +37,7 @@ expect_eq "$SERVER_RC" 0 "the server exits 0 on SIGTERM"
 log=$(cat "$T/server.log")
 expect_not_contains "$log" "Sanitizer" "no sanitizer report from the server"
 expect_not_contains "$log" "runtime error" "no UBSan report from the server"
+if [[ "${SEALGATE_WRAP:-}" == *valgrind* ]]; then # the `valgrind` label: memcheck's verdict
+    expect_contains "$log" "ERROR SUMMARY: 0 errors" "memcheck: no error and no leak in the server"
+fi
 finish
