@@ -372,7 +372,10 @@ def cli_jobs(inputs):
     for kind, path in inputs:
         name = rel(path)
         n += 1
-        if kind in ("manifest", "admission", "prov_match", "sealed_secret", "sealed"):
+        # check reads manifests; AdmissionReviews only from the fuzz seeds (the hand-made bad
+        # ones are the server's: check would only say again that they are not JSON).
+        if kind in ("manifest", "prov_match", "sealed_secret", "sealed") or (
+                kind == "admission" and name.startswith("fuzz/")):
             # check takes .yaml/.yml/.json: other names go through stdin
             if path.endswith((".yaml", ".yml", ".json")):
                 jobs.append((name, kind, "check", ["check", path], None, None))
