@@ -35,6 +35,7 @@ def rates(nbytes, n, t):
 
 
 row("size", "op", "what", "MB/s", "ops/s", "CPU MB/s", "CPU ops/s")
+result = {}  # for bench/run: 1 MiB wall-clock MB/s, printed as one RESULT line at the end
 for name, n in (("small", n_small), ("big", n_big)):
     path = f"{work}/{name}"
     nbytes = os.path.getsize(path)
@@ -43,6 +44,8 @@ for name, n in (("small", n_small), ("big", n_big)):
     for line in out.splitlines():
         op, mbps, ops, cmbps, cops = line.split()
         row(label, op, "sealgate library (in-process)", mbps, ops, cmbps, cops)
+        if label == "1 MiB":
+            result[op + "_lib_mbps"] = mbps
     place = ["--namespace", "prod", "--name", "db"]
     runs = [
         ("seal", "sealgate seal --raw (CLI)", [sg, "seal", "--pub", f"{work}/k/sealgate.pub",
@@ -59,6 +62,10 @@ for name, n in (("small", n_small), ("big", n_big)):
     for op, what, argv, dst in runs:
         wall, cpu = cli(n, argv, dst)
         row(label, op, what, *rates(nbytes, n, wall), *rates(nbytes, n, cpu))
+        if label == "1 MiB":
+            result[op + ("_age_mbps" if what.startswith("age") else "_cli_mbps")] = \
+                rates(nbytes, n, wall)[0]
     for dst in (f"{path}.sg.out", f"{path}.age.out"):
         if open(dst, "rb").read() != open(path, "rb").read():
             sys.exit(f"round trip through {dst} differs")
+print("RESULT sealing " + " ".join("%s=%s" % kv for kv in sorted(result.items())))
