@@ -135,14 +135,8 @@ static int kind_rank(const char *kind)
 static int collect(void *ctx, const prov_entry *e)
 {
     gate_list *l = ctx;
-    if (l->count == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        gate_obj *n = realloc(l->items, cap * sizeof(*n));
-        if (!n)
-            return UTIL_ENOMEM;
-        l->items = n;
-        l->cap = cap;
-    }
+    if (util_grow(&l->items, &l->cap, l->count, sizeof(*l->items), 64) < 0)
+        return UTIL_ENOMEM;
     l->items[l->count++] = (gate_obj){.e = e, .rank = kind_rank(e->kind)};
     return 0;
 }

@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#define UTIL_WUR __attribute__((warn_unused_result))
+#define UTIL_WUR          __attribute__((warn_unused_result))
 #define UTIL_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
 /* ---- errors --------------------------------------------------------------------------- */
@@ -78,6 +78,11 @@ void util_buf_release(util_buf *b); /* frees data; b can be reused after util_bu
 /* Like release, but wipes the bytes first: for buffers that held secrets. */
 void util_buf_release_secret(util_buf *b);
 int util_buf_reserve(util_buf *b, size_t extra) UTIL_WUR;
+
+/* Room for one more item in a growable array: *(T **)items holds count items of size bytes in
+ * *cap slots. When full, the slots double (starting at first). 0, or UTIL_ENOMEM with the
+ * array as it was. */
+int util_grow(void *items, size_t *cap, size_t count, size_t size, size_t first) UTIL_WUR;
 int util_buf_append(util_buf *b, const void *data, size_t len) UTIL_WUR;
 int util_buf_puts(util_buf *b, const char *s) UTIL_WUR;
 int util_buf_printf(util_buf *b, const char *fmt, ...) UTIL_PRINTF(2, 3) UTIL_WUR;

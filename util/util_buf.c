@@ -2,6 +2,7 @@
 #include "util/util.h"
 
 #include <sodium.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,24 @@ void util_buf_release_secret(util_buf *b)
     if (b->data)
         sodium_memzero(b->data, b->cap);
     util_buf_release(b);
+}
+
+int util_grow(void *items, size_t *cap, size_t count, size_t size, size_t first)
+{
+    void *old, *grown;
+    size_t n;
+    if (count < *cap)
+        return 0;
+    n = *cap ? *cap * 2 : first;
+    if (n > SIZE_MAX / size)
+        return UTIL_ENOMEM;
+    memcpy(&old, items, sizeof old); /* items is a T **: read it without assuming T */
+    grown = realloc(old, n * size);
+    if (!grown)
+        return UTIL_ENOMEM;
+    memcpy(items, &grown, sizeof grown);
+    *cap = n;
+    return 0;
 }
 
 int util_buf_reserve(util_buf *b, size_t extra)

@@ -106,14 +106,8 @@ bool util_path_is_dir(const char *path)
 int util_strv_push(util_strv *v, const char *s)
 {
     char *copy;
-    if (v->count == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 16;
-        char **items = realloc(v->items, cap * sizeof(*items));
-        if (!items)
-            return UTIL_ENOMEM;
-        v->items = items;
-        v->cap = cap;
-    }
+    if (util_grow(&v->items, &v->cap, v->count, sizeof(*v->items), 16) < 0)
+        return UTIL_ENOMEM;
     copy = strdup(s);
     if (!copy)
         return UTIL_ENOMEM;

@@ -342,14 +342,8 @@ static void loader_reset_doc(yaml_loader *ld)
 
 static int record_anchor(yaml_loader *ld, const char *name, json_t *value)
 {
-    if (ld->nanchors == ld->cap_anchors) {
-        size_t cap = ld->cap_anchors ? ld->cap_anchors * 2 : 8;
-        yaml_anchor *a = realloc(ld->anchors, cap * sizeof(*a));
-        if (!a)
-            return UTIL_ENOMEM;
-        ld->anchors = a;
-        ld->cap_anchors = cap;
-    }
+    if (util_grow(&ld->anchors, &ld->cap_anchors, ld->nanchors, sizeof(*ld->anchors), 8) < 0)
+        return UTIL_ENOMEM;
     /* A later anchor of the same name shadows an earlier one, as in YAML. */
     ld->anchors[ld->nanchors].name = strdup(name);
     if (!ld->anchors[ld->nanchors].name)
@@ -655,14 +649,8 @@ int util_manifest_each(const char *source, const char *text, size_t len, unsigne
 static int collect(void *ctx, const util_manifest_doc *doc)
 {
     util_manifest_set *set = ctx;
-    if (set->count == set->cap) {
-        size_t cap = set->cap ? set->cap * 2 : 8;
-        util_manifest_doc *docs = realloc(set->docs, cap * sizeof(*docs));
-        if (!docs)
-            return UTIL_ENOMEM;
-        set->docs = docs;
-        set->cap = cap;
-    }
+    if (util_grow(&set->docs, &set->cap, set->count, sizeof(*set->docs), 8) < 0)
+        return UTIL_ENOMEM;
     set->docs[set->count] = *doc;
     json_incref(doc->value);
     set->count++;

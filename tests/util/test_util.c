@@ -35,6 +35,21 @@ static void test_buf(void)
     util_buf_release(&b);
 }
 
+static void test_grow(void)
+{
+    int *items = NULL;
+    size_t cap = 0, count = 0;
+    for (int i = 0; i < 100; i++) {
+        CHECK_INT(util_grow(&items, &cap, count, sizeof(*items), 4), 0);
+        items[count++] = i;
+    }
+    CHECK_INT(cap, 128); /* 4, 8, ... 128: doubled, never grown while there was room */
+    CHECK_INT(items[99], 99);
+    CHECK_INT(util_grow(&items, &cap, cap, (size_t)-1 / 64, 4), UTIL_ENOMEM);
+    CHECK_INT(cap, 128); /* an overflowing size leaves the array as it was */
+    free(items);
+}
+
 static void test_error(void)
 {
     util_error err;
@@ -75,6 +90,7 @@ int main(void)
 {
     test_arena();
     test_buf();
+    test_grow();
     test_error();
     test_glob();
     test_json_path();
