@@ -42,7 +42,8 @@ struct prov_repo {
     git_oid accepted;
     seen_commit *seen;
     size_t seen_count, seen_cap;
-    int auth_attempts; /* per fetch, to stop libgit2 asking forever */
+    int auth_attempts;               /* per fetch, to stop libgit2 asking forever */
+    bool offered_key, offered_token; /* per fetch: asked again means refused */
     int fetch_timeout_ms;
     /* The newest refused tip and why. Its verdict depends only on the tip, the accepted commit
      * (which cannot move while the tip is refused) and first-seen times fixed at first sight,
@@ -361,12 +362,25 @@ static int credentials_cb(git_credential **out, const char *url, const char *use
         git_error_set_str(GIT_ERROR_NET, "authentication refused");
         return GIT_EAUTH;
     }
-    if ((allowed & GIT_CREDENTIAL_SSH_KEY) && r->ssh_key)
+    /* Asked again for what was offered: the remote refused it, and it will not change. */
+    if ((allowed & GIT_CREDENTIAL_SSH_KEY) && r->ssh_key) {
+        if (r->offered_key) {
+            git_error_set_str(GIT_ERROR_NET, "the remote refused the SSH key");
+            return GIT_EAUTH;
+        }
+        r->offered_key = true;
         return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", r->ssh_pub,
                                           r->ssh_key, NULL);
-    if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && r->token)
+    }
+    if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && r->token) {
+        if (r->offered_token) {
+            git_error_set_str(GIT_ERROR_NET, "the remote refused the token");
+            return GIT_EAUTH;
+        }
+        r->offered_token = true;
         return git_credential_userpass_plaintext_new(
             out, user_from_url && *user_from_url ? user_from_url : "x-access-token", r->token);
+    }
     if (allowed & GIT_CREDENTIAL_USERNAME)
         return git_credential_username_new(out, user_from_url ? user_from_url : "git");
     return GIT_PASSTHROUGH;
@@ -401,6 +415,7 @@ static int fetch(prov_repo *r, util_error *err)
     opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
     opts.prune = GIT_FETCH_NO_PRUNE;
     r->auth_attempts = 0;
+    r->offered_key = r->offered_token = false;
     /* Anonymous, and url.*.insteadOf ignored: the configured URL is the one fetched (the
      * insteadOf lookup also leaks PCRE2 match data in libgit2 1.5). */
     git_remote_create_options ropts;

@@ -107,7 +107,7 @@ stop_server
 
 # A key sshd does not authorize: refused, nothing accepted.
 SEALGATE_GIT_SSH_KEY="$T/stranger_key" start_server "$T/ssh.yaml" "$T/ssh-stranger.log"
-wait_error "cannot fetch" && pass || fail "unauthorized ssh key refused: $ready"
+wait_error "the remote refused the SSH key" && pass || fail "unauthorized ssh key refused: $ready"
 expect_not_contains "$ready" '"status": "ready"' "stranger key: nothing accepted"
 stop_server
 
@@ -147,7 +147,7 @@ stop_server
 echo "ghp_wrong" >"$T/bad-token"
 SEALGATE_GIT_TOKEN_FILE="$T/bad-token" SEALGATE_GIT_CA_FILE="$T/tls/ca.crt" \
     start_server "$T/https.yaml" "$T/https-bad.log"
-wait_error "cannot fetch" && pass || fail "wrong token refused: $ready"
+wait_error "the remote refused the token" && pass || fail "wrong token refused: $ready"
 expect_not_contains "$ready" '"status": "ready"' "wrong token: nothing accepted"
 stop_server
 grep -q " 401 " "$T/https.log" && pass || fail "the https server never asked for credentials"

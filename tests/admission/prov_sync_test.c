@@ -1,7 +1,9 @@
-/* Syncing the config repo, with commits signed by real ssh-keygen keys through git and
- * verified by crypto/sig: accepted, unsigned, untrusted, chain with an unsigned middle
- * commit, force-push rollback (also across a restart), an unreachable `git daemon` remote
- * with the last commit staying in force, a one-file change re-indexed. */
+/* Syncing the config repo, with commits signed by real ssh-keygen keys (ed25519, RSA 3072,
+ * ECDSA P-256) through git and verified by crypto/sig: accepted, unsigned, untrusted, chain
+ * with an unsigned middle commit, chain without since, force-push rollback (also across a
+ * restart), an unreachable `git daemon` remote with the last commit staying in force, remotes
+ * that accept and never answer or never accept (the fetch timeout), a one-file change
+ * re-indexed. */
 #include "admission/prov.h"
 #include "prov_git.h"
 #include "test.h"
@@ -114,11 +116,13 @@ static void test_local(void)
 
     /* a new signed commit changing one file: accepted, re-indexed, the old snapshot intact */
     put("local/deploy/web.yaml", deploy("web:1.1.0"));
-    CHECK_INT(commit("local", "alice", "two"), 0);
+    CHECK_INT(commit("local", "bob", "two"), 0); /* an RSA key */
     head_of("local", c2);
     CHECK_INT(prov_repo_sync(r, &err), 0);
     CHECK_STR(accepted(r), c2);
     CHECK_STR(image_of(r), "web:1.1.0");
+    prov_repo_status_get(&st, r);
+    CHECK_STR(st.signer, "bob@example.com");
     CHECK_STR(image_in(before), "web:1.0.0"); /* the old snapshot is intact */
     prov_index_unref(before);
 
@@ -153,7 +157,7 @@ static void test_local(void)
 
     /* alice signs on top of the unsigned commit: head mode takes it, chain mode does not */
     put("local/deploy/web.yaml", deploy("web:1.2.0"));
-    CHECK_INT(commit("local", "alice", "three"), 0);
+    CHECK_INT(commit("local", "carol", "three"), 0); /* an ECDSA P-256 key */
     head_of("local", c3);
     prov_repo *chain = open_repo("local", PROV_VERIFY_CHAIN, NULL, c2);
     CHECK(chain != NULL);
@@ -191,6 +195,8 @@ static void test_local(void)
     CHECK_INT(prov_repo_sync(r, &err), 0);
     CHECK_STR(accepted(r), c3);
     CHECK_STR(image_of(r), "web:1.2.0");
+    prov_repo_status_get(&st, r);
+    CHECK_STR(st.signer, "carol@example.com");
 
     /* force-push back to an older, validly signed commit: refused as a rollback */
     CHECK_INT(sh("git -C local reset -q --hard %s", c1), 0);
@@ -248,6 +254,18 @@ static int start_daemon(int port, char *pid, size_t size)
     return 0;
 }
 
+/* After a failed sync: the last accepted commit (and its image) stays in force, the status says
+ * ready but the last sync failed, with an error that contains what. */
+static void check_kept(prov_repo *r, const char *commit, const char *image, const char *what)
+{
+    prov_repo_status st;
+    CHECK_STR(accepted(r), commit);
+    CHECK_STR(image_of(r), image);
+    prov_repo_status_get(&st, r);
+    CHECK(st.ready && !st.last_sync_ok);
+    CHECK(strstr(st.last_error, what) != NULL);
+}
+
 static void test_remote(void)
 {
     util_error err;
@@ -281,12 +299,9 @@ static void test_remote(void)
     struct timespec ts = {0, 200000000};
     nanosleep(&ts, NULL);
     CHECK_INT(prov_repo_sync(r, &err), PROV_EFETCH);
-    CHECK_STR(accepted(r), c1);
-    CHECK_STR(image_of(r), "web:1.0.0");
+    check_kept(r, c1, "web:1.0.0", "cannot fetch");
     prov_repo_status st;
     prov_repo_status_get(&st, r);
-    CHECK(st.ready && !st.last_sync_ok);
-    CHECK(strstr(st.last_error, "cannot fetch") != NULL);
     CHECK(st.last_success > 0 && st.last_sync >= st.last_success);
 
     /* it comes back: the new commit is fetched and accepted */
@@ -395,12 +410,7 @@ static void test_timeout(void)
     CHECK_INT(prov_repo_sync(r, &err), PROV_EFETCH);
     CHECK(seconds_since(&t0) < 20);
     CHECK(strstr(err.msg, "no answer for 1.5 s (the fetch timeout)") != NULL);
-    CHECK_STR(accepted(r), c1);
-    CHECK_STR(image_of(r), "web:1.0.0");
-    prov_repo_status st;
-    prov_repo_status_get(&st, r);
-    CHECK(st.ready && !st.last_sync_ok);
-    CHECK(strstr(st.last_error, "fetch timeout") != NULL);
+    check_kept(r, c1, "web:1.0.0", "fetch timeout");
     sync_ssh_silent(rs);
     kill((pid_t)stuck, SIGTERM);
     nanosleep(&ts, NULL);
@@ -435,8 +445,12 @@ int main(void)
     tmp_setup();
     git_libgit2_init();
     CHECK_INT(make_key("alice", "ed25519"), 0);
+    CHECK_INT(make_key("bob", "rsa -b 3072"), 0);
+    CHECK_INT(make_key("carol", "ecdsa -b 256"), 0);
     CHECK_INT(make_key("mallory", "ed25519"), 0);
     CHECK_INT(trust_key("allowed_signers", "alice"), 0);
+    CHECK_INT(trust_key("allowed_signers", "bob"), 0);
+    CHECK_INT(trust_key("allowed_signers", "carol"), 0);
     test_local();
     test_remote();
     test_timeout();
