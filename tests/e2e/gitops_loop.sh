@@ -405,8 +405,7 @@ wait_for "the load error reported" eval '[ -n "$(rules_error)" ]'
 expect_contains "$(rules_error)" "broken.rules:4:1: expected ')' to close '(' at 3:42" "/readyz: the error with file:line:col"
 expect_eq "$(jq -r .status <<<"$(readyz)")" "ready" "/readyz: still ready on the old rules"
 # The watcher may see the new file before SIGHUP: one or two failed loads.
-failed_loads=$(metric sealgate_rules_load_failures_total)
-[ "$failed_loads" -ge 1 ] && pass || fail "metrics: the failed load counted ($failed_loads)"
+expect_metric_min "$(metrics)" sealgate_rules_load_failures_total 1 "metrics: the failed load counted"
 expect_eq "$(metric sealgate_rules_loaded)" "$loaded" "metrics: the old rule set's $loaded rules in force"
 expect_contains "$(cat "$T/server.log")" "broken.rules:4:1: expected ')'" "the log names file:line:col"
 expect_denied /validate "$T/r/toolbox.json" "the site rule still serves" \
@@ -475,7 +474,8 @@ expect_eq "$("${API[@]}" data "$T/r/rotate-api-token-validate.json")" "{\"token\
 expect_not_contains "$(cat "$T/server.log" "$T/server-b.log")" "$api_token" "the plaintext is never logged"
 
 # ---- the load: every answer right, none failed ------------------------------------------------
-kill -INT "$WRK_PID"
+kill -0 "$WRK_PID" 2>/dev/null && pass || fail "wrk ran through step 8 (its -d ran out first)"
+kill -INT "$WRK_PID" 2>/dev/null || true
 wait "$WRK_PID" || fail "wrk exited $?"
 cat "$T/wrk.out"
 line=$(grep '^verdicts: requests=' "$T/wrk.out" || true)
@@ -487,6 +487,16 @@ done
 expect_eq "$(num checked)" "$(num requests)" "wrk: every response checked"
 [ "$(num requests)" -ge 1000 ] && pass || fail "wrk: a non-trivial load ($(num requests) requests)"
 [ "$(num allowed)" -gt 0 ] && [ "$(num denied)" -gt 0 ] && pass || fail "wrk: both verdicts seen"
+# Every answer was decided at a commit that was accepted, never at a refused one, and the
+# load spanned the rollouts of steps 3, 5 and 8.
+seen=$(sed -n 's/^verdicts: commits://p' "$T/wrk.out")
+for c in $seen; do
+    case " ${C1:0:7} ${C2:0:7} ${C3:0:7} ${C4:0:7} " in
+    *" $c "*) pass ;;
+    *) fail "wrk: an answer decided at $c, which was never accepted (refused: ${U:0:7}, ${M:0:7})" ;;
+    esac
+done
+for c in "$C2" "$C3" "$C4"; do expect_contains " $seen " " ${c:0:7} " "wrk: answers decided at ${c:0:7}"; done
 
 stop_server # the new pod
 expect_eq "$SERVER_RC" "0" "the new server: SIGTERM, exit 0"

@@ -3,7 +3,8 @@
 -- test expects for that review. done() prints one line of counts the test asserts on.
 --   wrk ... -s verdicts.lua URL -- REVIEW.json allowed|denied [REVIEW.json allowed|denied]...
 -- A denied review's answer must also name the provenance check, so a denial for another
--- reason (a broken rule set, an error) counts as wrong.
+-- reason (a broken rule set, an error) counts as wrong. done() also lists the commits the
+-- answers were decided at (their `commit` audit annotation).
 
 local threads = {}
 
@@ -29,6 +30,7 @@ function init(args)
     wrk.headers["Content-Type"] = "application/json"
     ok, allowed, denied, wrong, non200 = 0, 0, 0, 0, 0
     sample = ""
+    commits = " " -- the commit annotations seen, space-separated
 end
 
 function request()
@@ -65,12 +67,20 @@ function response(status, headers, body)
     end
     ok = ok + 1
     if want then allowed = allowed + 1 else denied = denied + 1 end
+    local commit = body:match('"commit"%s*:%s*"(%x+)"')
+    if commit and not commits:find(" " .. commit .. " ", 1, true) then
+        commits = commits .. commit .. " "
+    end
 end
 
 function done(summary, latency, requests)
     local t = { ok = 0, allowed = 0, denied = 0, wrong = 0, non200 = 0 }
     local samples = {}
+    local seen = " "
     for _, thread in ipairs(threads) do
+        for c in thread:get("commits"):gmatch("%x+") do
+            if not seen:find(" " .. c .. " ", 1, true) then seen = seen .. c .. " " end
+        end
         for k in pairs(t) do
             t[k] = t[k] + thread:get(k)
         end
@@ -84,6 +94,7 @@ function done(summary, latency, requests)
         summary.requests, t.ok + t.wrong + t.non200, t.ok, t.allowed, t.denied, t.wrong, t.non200,
         e.connect, e.read, e.write, e.timeout, e.status,
         latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+    io.write("verdicts: commits:" .. seen .. "\n")
     for _, s in ipairs(samples) do
         io.write("verdicts: first miss: " .. s .. "\n")
     end
