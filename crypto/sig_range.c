@@ -113,7 +113,7 @@ int sig_verify_range(sig_range *out, const sig_trust *trust, git_repository *rep
         return rc;
     out->total = n;
     for (size_t i = 0; i < n; i++) {
-        char what[160];
+        char what[256];
         sig_signer who;
         util_error one;
         util_error_clear(&one);
