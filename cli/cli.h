@@ -23,9 +23,26 @@ int cli_fail(const char *verb, const util_error *err, const char *text, size_t l
 int cli_usage(const char *verb, const char *fmt, ...) UTIL_PRINTF(2, 3);
 
 /* Shared by the sealing verbs (cmd_seal.c defines them; cmd_unseal.c and cmd_reseal.c use
- * them). An input of manifest documents and how it was written. */
+ * them). The bytes of an input file: a regular file is mapped (read-only, no copy on the
+ * heap), anything else (stdin, a pipe) is read into memory that is wiped on release and
+ * whenever it grows, since it may hold plaintext. */
+typedef struct cli_seal_text {
+    const char *data; /* the bytes, not NUL-terminated; len 0: may be NULL */
+    size_t len;
+    void *map; /* the mapping, or NULL */
+    size_t map_len;
+    char *buf; /* the read copy, or NULL */
+    size_t buf_cap;
+} cli_seal_text;
+/* At most max bytes of path ("-": stdin) into t; errors name the file. */
+int cli_seal__text_read(cli_seal_text *t, const char *path, size_t max, util_error *err) UTIL_WUR;
+void cli_seal__text_release(cli_seal_text *t);
+/* A seal_sink (crypto/seal.h) that writes to stdout unbuffered (ctx unused). */
+int cli_seal__sink_stdout(void *ctx, const void *data, size_t len);
+
+/* An input of manifest documents and how it was written. */
 typedef struct cli_seal_input {
-    util_buf text;         /* the file's bytes (may hold plaintext: wiped on release) */
+    cli_seal_text text;    /* the file's bytes (may hold plaintext) */
     util_manifest_set set; /* its documents (Lists expanded) */
     const char *source;    /* the path, or "<stdin>"; borrowed */
     int json;              /* 1 when the input was JSON (the default output follows it) */

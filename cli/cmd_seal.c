@@ -1,8 +1,13 @@
 /* cmd_seal.c: `sealgate seal`: a Secret in, the sealed Secret out (or one value with --raw,
  * or items merged into an existing sealed Secret with --merge-into). Also the input and
  * output helpers the other sealing verbs share (cli.h). Format: docs/sealing.md. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -11,21 +16,114 @@
 #include "util/limits.h"
 #include "util/banned.h"
 
+/* Read fd to its end into t->buf, growing it by copying into a new block and wiping the old
+ * one (realloc would leave the old bytes behind in freed memory). */
+static int cli_seal_text_slurp(cli_seal_text *t, int fd, const char *name, size_t max,
+                               util_error *err)
+{
+    for (;;) {
+        if (t->len == t->buf_cap) {
+            size_t cap = t->buf_cap ? 2 * t->buf_cap : 65536;
+            char *grown = cap > t->buf_cap ? malloc(cap) : NULL;
+            if (!grown)
+                return util_error_set(err, UTIL_ENOMEM, "out of memory reading '%s'", name);
+            if (t->buf) {
+                memcpy(grown, t->buf, t->len);
+                sodium_memzero(t->buf, t->buf_cap);
+                free(t->buf);
+            }
+            t->buf = grown;
+            t->buf_cap = cap;
+            t->data = grown;
+        }
+        ssize_t n = read(fd, t->buf + t->len, t->buf_cap - t->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return util_error_set(err, UTIL_EIO, "cannot read '%s': %s", name, strerror(errno));
+        if (n == 0)
+            return 0;
+        t->len += (size_t)n;
+        if (t->len > max)
+            return util_error_set(err, UTIL_ELIMIT, "'%s' is over %zu bytes", name, max);
+    }
+}
+
+int cli_seal__text_read(cli_seal_text *t, const char *path, size_t max, util_error *err)
+{
+    memset(t, 0, sizeof(*t));
+    bool is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "<stdin>" : path;
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    int rc = 0;
+    if (fd < 0)
+        return util_error_set(err, UTIL_EIO, "cannot open '%s': %s", name, strerror(errno));
+    if (fstat(fd, &st) != 0)
+        rc = util_error_set(err, UTIL_EIO, "cannot read '%s': %s", name, strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+        rc = util_error_set(err, UTIL_EIO, "cannot read '%s': is a folder", name);
+    else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+        rc = util_error_set(err, UTIL_ELIMIT, "'%s' is over %zu bytes", name, max);
+    else if (S_ISREG(st.st_mode) && st.st_size > 0) {
+        /* Mapped: the page cache already holds the file; no copy, no fresh heap pages. */
+        t->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (t->map == MAP_FAILED) {
+            t->map = NULL;
+            rc = cli_seal_text_slurp(t, fd, name, max, err);
+        } else {
+            t->map_len = t->len = (size_t)st.st_size;
+            t->data = t->map;
+        }
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = cli_seal_text_slurp(t, fd, name, max, err);
+    }
+    if (!is_stdin)
+        close(fd);
+    return rc;
+}
+
+void cli_seal__text_release(cli_seal_text *t)
+{
+    if (t->map)
+        munmap(t->map, t->map_len);
+    if (t->buf) {
+        sodium_memzero(t->buf, t->buf_cap);
+        free(t->buf);
+    }
+    memset(t, 0, sizeof(*t));
+}
+
+int cli_seal__sink_stdout(void *ctx, const void *data, size_t len)
+{
+    const char *p = data;
+    (void)ctx;
+    while (len) {
+        ssize_t w = write(STDOUT_FILENO, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
 int cli_seal__read(cli_seal_input *in, const char *path, util_error *err)
 {
-    util_buf_init(&in->text);
     util_manifest_set_init(&in->set);
     in->source = strcmp(path, "-") == 0 ? "<stdin>" : path;
     in->json = 0;
-    int rc = util_file_read(&in->text, path, LIMIT_MANIFEST_FILE, err);
+    int rc = cli_seal__text_read(&in->text, path, LIMIT_MANIFEST_FILE, err);
     if (rc)
         return rc;
     size_t i = 0;
     while (i < in->text.len && strchr(" \t\r\n", in->text.data[i]))
         i++;
     in->json = i < in->text.len && in->text.data[i] == '{';
-    return util_manifest_parse(&in->set, in->source, in->text.data, in->text.len,
-                               UTIL_MANIFEST_EXPAND_LISTS, err);
+    return util_manifest_parse(&in->set, in->source, in->text.len ? in->text.data : "",
+                               in->text.len, UTIL_MANIFEST_EXPAND_LISTS, err);
 }
 
 void cli_seal__release(cli_seal_input *in)
@@ -33,7 +131,7 @@ void cli_seal__release(cli_seal_input *in)
     for (size_t i = 0; i < in->set.count; i++)
         seal_json_wipe(in->set.docs[i].value);
     util_manifest_set_release(&in->set);
-    util_buf_release_secret(&in->text);
+    cli_seal__text_release(&in->text);
 }
 
 int cli_seal__emit(json_t *const *docs, size_t n, int json, util_error *err)
@@ -68,9 +166,13 @@ int cli_seal__emit(json_t *const *docs, size_t n, int json, util_error *err)
         if (rc)
             rc = util_error_set(err, rc, "cannot write the output as YAML");
     }
-    if (!rc && (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0))
+    if (!rc && out.len && (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0))
         rc = util_error_set(err, UTIL_EIO, "cannot write to stdout");
-    util_buf_release_secret(&out);
+    /* Wipe what was written (out is only appended to); the rest of its capacity never held
+     * anything, and wiping it would fault in fresh pages. */
+    if (out.data)
+        sodium_memzero(out.data, out.len);
+    util_buf_release(&out);
     return rc;
 }
 
@@ -193,30 +295,61 @@ static int cli_seal_parse(cli_seal_opts *o, int argc, char **argv)
     return 0;
 }
 
-/* --raw: the bytes of the input, sealed to one string on stdout. */
+/* --raw: the bytes of the input, sealed to one string on stdout, streamed: the plaintext
+ * passes through one locked, wiped buffer of CLI_SEAL_PIECE bytes, never a whole-value copy. */
+enum { CLI_SEAL_PIECE = 64 * 1024 };
 static int cli_seal_raw(const cli_seal_opts *o, const seal_pubkey *pub, seal_scope scope)
 {
     util_error err = {0};
-    util_buf in, out;
-    util_buf_init(&in);
-    util_buf_init(&out);
     if (scope == SEAL_SCOPE_UNSET)
         scope = SEAL_SCOPE_STRICT;
     if (scope != SEAL_SCOPE_CLUSTER && !o->ns)
         return cli_usage("seal", "--raw with scope %s needs --namespace", seal_scope_name(scope));
     if (scope == SEAL_SCOPE_STRICT && (!o->name || !o->key))
         return cli_usage("seal", "--raw with scope strict needs --name and --key (the item)");
-    int rc = util_file_read(&in, o->file, LIMIT_SEALED_VALUE, &err);
-    if (!rc)
-        rc = seal_value_seal(&out, pub, scope, o->ns, o->name, o->key, in.data, in.len, &err);
-    util_buf_release_secret(&in);
-    if (rc) {
-        util_buf_release(&out);
+    bool is_stdin = strcmp(o->file, "-") == 0;
+    const char *name = is_stdin ? "<stdin>" : o->file;
+    int fd = is_stdin ? STDIN_FILENO : open(o->file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        util_error_set(&err, UTIL_EIO, "cannot open '%s': %s", name, strerror(errno));
         return cli_seal__fail("seal", &err);
     }
-    printf("%s\n", out.data);
-    util_buf_release(&out);
-    return CLI_OK;
+    seal_sealer *s = NULL;
+    uint8_t *piece = sodium_malloc(CLI_SEAL_PIECE);
+    struct stat st;
+    int rc = 0;
+    if (!piece)
+        rc = util_error_set(&err, UTIL_ENOMEM, "out of memory (guarded memory)");
+    else if (fstat(fd, &st) != 0)
+        rc = util_error_set(&err, UTIL_EIO, "cannot read '%s': %s", name, strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+        rc = util_error_set(&err, UTIL_EIO, "cannot read '%s': is a folder", name);
+    else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > LIMIT_SEALED_VALUE)
+        /* Known before any output: refused whole. (A pipe over the limit fails mid-way;
+         * what was written then has no tag and unseals as nothing.) */
+        rc = util_error_set(&err, UTIL_ELIMIT, "'%s' is over %u bytes (LIMIT_SEALED_VALUE)", name,
+                            LIMIT_SEALED_VALUE);
+    else
+        rc = seal_sealer_new(&s, pub, scope, o->ns, o->name, o->key, cli_seal__sink_stdout, NULL,
+                             &err);
+    while (!rc) {
+        ssize_t n = read(fd, piece, CLI_SEAL_PIECE);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = util_error_set(&err, UTIL_EIO, "cannot read '%s': %s", name, strerror(errno));
+        else if (n == 0)
+            break;
+        else
+            rc = seal_sealer_update(s, piece, (size_t)n, &err);
+    }
+    if (!rc && !(rc = seal_sealer_final(s, &err)) && cli_seal__sink_stdout(NULL, "\n", 1))
+        rc = util_error_set(&err, UTIL_EIO, "cannot write to stdout");
+    seal_sealer_free(s);
+    sodium_free(piece); /* wipes */
+    if (!is_stdin)
+        close(fd);
+    return rc ? cli_seal__fail("seal", &err) : CLI_OK;
 }
 
 /* Set err's position to the document, so messages read "file:line: item 'x': ...". */

@@ -71,21 +71,20 @@ static int cli_unseal_parse(cli_unseal_opts *o, int argc, char **argv)
     return 0;
 }
 
+/* --raw: one sealed string (a mapped file, or stdin) to its plaintext on stdout, streamed
+ * by seal_value_unseal_to: authenticated in full before the first byte is written. */
 static int cli_unseal_raw(const cli_unseal_opts *o, const seal_keyring *kr)
 {
     util_error err = {0};
-    util_buf in, plain;
-    util_buf_init(&in);
-    util_buf_init(&plain);
-    int rc = util_file_read(&in, o->file, LIMIT_SEALED_VALUE, &err);
-    while (!rc && in.len && strchr(" \t\r\n", in.data[in.len - 1]))
-        in.len--;
+    cli_seal_text in;
+    int rc = cli_seal__text_read(&in, o->file, LIMIT_SEALED_VALUE + 64, &err);
+    size_t len = in.len;
+    while (!rc && len && strchr(" \t\r\n", in.data[len - 1]))
+        len--;
     if (!rc)
-        rc = seal_value_unseal(&plain, kr, o->ns, o->name, o->item, in.data, in.len, &err);
-    util_buf_release(&in);
-    if (!rc && fwrite(plain.data, 1, plain.len, stdout) != plain.len)
-        rc = util_error_set(&err, UTIL_EIO, "cannot write to stdout");
-    util_buf_release_secret(&plain);
+        rc = seal_value_unseal_to(kr, o->ns, o->name, o->item, len ? in.data : "", len,
+                                  cli_seal__sink_stdout, NULL, &err);
+    cli_seal__text_release(&in);
     return rc ? cli_seal__fail("unseal", &err) : CLI_OK;
 }
 

@@ -121,6 +121,37 @@ typedef struct seal_value_info {
 int seal_value_inspect(seal_value_info *out, const char *sealed, size_t len,
                        util_error *err) UTIL_WUR;
 
+/* ---- one value, streamed -------------------------------------------------------------- */
+
+/* The same sealed strings as seal_value_seal / seal_value_unseal, for values that arrive or
+ * leave in pieces (the CLI's large values): no buffer of the whole value, each piece in
+ * guarded, locked memory that is wiped. */
+
+/* Where streamed output goes. Returns 0, or non-zero when it could not be written (the call
+ * that fed it then fails with UTIL_EIO). */
+typedef int (*seal_sink)(void *ctx, const void *data, size_t len);
+
+/* A value being sealed: seal_sealer_new (checks the place as seal_value_seal does), any
+ * number of seal_sealer_update, seal_sealer_final; seal_sealer_free (NULL ok) in every case.
+ * The sealed string (no newline) goes to sink in pieces as it is made; a value under about
+ * 12 KiB reaches it in one piece, at final. A value over the limit fails in update
+ * (UTIL_ELIMIT) and what reached the sink is then not a sealed value (it has no tag). */
+typedef struct seal_sealer seal_sealer;
+int seal_sealer_new(seal_sealer **out, const seal_pubkey *pub, seal_scope scope, const char *ns,
+                    const char *name, const char *item, seal_sink sink, void *ctx,
+                    util_error *err) UTIL_WUR;
+int seal_sealer_update(seal_sealer *s, const void *plain, size_t len, util_error *err) UTIL_WUR;
+int seal_sealer_final(seal_sealer *s, util_error *err) UTIL_WUR;
+void seal_sealer_free(seal_sealer *s);
+
+/* Unseal sealed[0..len) for use in ns/name/item as seal_value_unseal does, handing the
+ * plaintext to sink in pieces (the sink owns what it does with them; each piece is wiped
+ * after the call). The value is authenticated in full before the first piece goes out, so
+ * on failure the sink has seen nothing. Errors as seal_value_unseal's. */
+int seal_value_unseal_to(const seal_keyring *kr, const char *ns, const char *name, const char *item,
+                         const char *sealed, size_t len, seal_sink sink, void *ctx,
+                         util_error *err) UTIL_WUR;
+
 /* ---- sealed Secrets -------------------------------------------------------------------- */
 
 /* Does this object carry the label sealgate.io/sealed: "true"? */
@@ -184,6 +215,11 @@ void seal_json_wipe(json_t *v);
 int seal__value_seal_with(util_buf *out, const seal_pubkey *pub, seal_scope scope, const char *ns,
                           const char *name, const char *item, const void *plain, size_t len,
                           const uint8_t esk[32], const uint8_t nonce[24], util_error *err) UTIL_WUR;
+/* seal_sealer_new with the ephemeral secret key and the nonce given instead of random. */
+int seal__sealer_new_with(seal_sealer **out, const seal_pubkey *pub, seal_scope scope,
+                          const char *ns, const char *name, const char *item, seal_sink sink,
+                          void *ctx, const uint8_t esk[32], const uint8_t nonce[24],
+                          util_error *err) UTIL_WUR;
 /* A keyring holding one private key given as 32 raw bytes (copied into guarded memory). */
 int seal__keyring_from_raw(seal_keyring **out, const uint8_t sk[32], int64_t created,
                            util_error *err) UTIL_WUR;

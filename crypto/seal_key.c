@@ -175,15 +175,58 @@ int seal_pubkey_parse(seal_pubkey *out, const char *text, size_t len, const char
                          "not a sealgate public key (expected '" SEAL_PUB_TAG "')");
 }
 
+/* Read the key file path ("-": stdin) straight from read(2) into guarded, locked memory:
+ * *out is sodium_malloc'd (the caller frees it with sodium_free, which wipes it), *len the
+ * bytes read. No stdio or heap buffer ever holds the text of a private key. */
+static int seal_key_file_read(char **out, size_t *len, const char *path, util_error *err)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "<stdin>" : path;
+    *out = NULL;
+    *len = 0;
+    int rc = seal__sodium_init(err); /* sodium_malloc needs it */
+    if (rc)
+        return rc;
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return util_error_set(err, UTIL_EIO, "cannot open '%s': %s", name, strerror(errno));
+    char *buf = sodium_malloc(SEAL_KEY_FILE_MAX + 1);
+    if (!buf)
+        rc = util_error_set(err, UTIL_ENOMEM, "out of memory (guarded key memory)");
+    while (!rc) {
+        ssize_t n = read(fd, buf + *len, SEAL_KEY_FILE_MAX + 1 - *len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = util_error_set(err, UTIL_EIO, "cannot read '%s': %s", name,
+                                errno == EISDIR ? "is a folder" : strerror(errno));
+        else if (n == 0)
+            break;
+        else if ((*len += (size_t)n) > SEAL_KEY_FILE_MAX)
+            rc =
+                util_error_set(err, SEAL_EKEYFILE, "'%s' is over %d bytes: not a sealgate key file",
+                               name, SEAL_KEY_FILE_MAX);
+    }
+    if (!is_stdin)
+        close(fd);
+    if (rc) {
+        sodium_free(buf); /* wipes what was read */
+        *len = 0;
+        return rc;
+    }
+    *out = buf;
+    return 0;
+}
+
 int seal_pubkey_load(seal_pubkey *out, const char *path, util_error *err)
 {
-    util_buf b;
-    util_buf_init(&b);
+    char *text;
+    size_t len;
     const char *source = strcmp(path, "-") == 0 ? "<stdin>" : path;
-    int rc = util_file_read(&b, path, SEAL_KEY_FILE_MAX, err);
+    int rc = seal_key_file_read(&text, &len, path, err);
     if (rc == 0)
-        rc = seal_pubkey_parse(out, b.data, b.len, source, err);
-    util_buf_release_secret(&b); /* may have been a private key file */
+        rc = seal_pubkey_parse(out, text, len, source, err);
+    sodium_free(text); /* may have been a private key file; wipes it */
     return rc;
 }
 
@@ -230,14 +273,14 @@ static int seal_keyring_add(seal_keyring *kr, const uint8_t sk[32], int64_t crea
 
 static int seal_keyring_load_file(seal_keyring *kr, const char *path, util_error *err)
 {
-    util_buf b;
-    util_buf_init(&b);
+    char *text = NULL;
+    size_t len;
     uint8_t *sk = NULL;
-    int rc = util_file_read(&b, path, SEAL_KEY_FILE_MAX, err);
+    int rc = seal_key_file_read(&text, &len, path, err);
     if (rc)
         goto out;
     seal_key_line kl;
-    if ((rc = seal_key_line_parse(&kl, b.data, b.len, path, err)))
+    if ((rc = seal_key_line_parse(&kl, text, len, path, err)))
         goto out;
     if (!util_slice_eq_cstr(kl.tag, SEAL_PRIV_TAG)) {
         rc = util_error_at(err, SEAL_EKEYFILE, path, kl.line, 1,
@@ -261,9 +304,8 @@ static int seal_keyring_load_file(seal_keyring *kr, const char *path, util_error
     }
     rc = seal_keyring_add(kr, sk, created, err);
 out:
-    if (sk)
-        sodium_free(sk);
-    util_buf_release_secret(&b);
+    sodium_free(sk);   /* NULL ok; wipes */
+    sodium_free(text); /* the file's text, wiped */
     return rc;
 }
 

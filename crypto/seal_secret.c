@@ -28,10 +28,20 @@ typedef struct seal_items {
     size_t n;
 } seal_items;
 
+/* Wipe and free a buffer that may hold plaintext. Only the bytes written are wiped: every
+ * buffer here is filled from its start and never shortened, and wiping the unused capacity
+ * (up to half of a doubled buffer) would fault in pages that never held anything. */
+static void seal_buf_release(util_buf *b)
+{
+    if (b->data)
+        sodium_memzero(b->data, b->len);
+    util_buf_release(b);
+}
+
 static void seal_items_release(seal_items *items)
 {
     for (size_t i = 0; i < items->n; i++)
-        util_buf_release_secret(&items->v[i].value);
+        seal_buf_release(&items->v[i].value);
     free(items->v);
     items->v = NULL;
     items->n = 0;
@@ -96,8 +106,7 @@ static int seal_items_put(seal_items *items, const char *key, bool from_string_d
         it->key = key;
         util_buf_init(&it->value);
     }
-    util_buf_release_secret(&it->value);
-    util_buf_init(&it->value);
+    seal_buf_release(&it->value);
     it->from_string_data = from_string_data;
     if (from_string_data) {
         if (util_buf_append(&it->value, value, len))
@@ -341,11 +350,13 @@ static int seal_check_digest(const json_t *secret, const seal_items *items, bool
     return 0;
 }
 
-/* Unseal one item into plain, checking its scope against the Secret's annotation. */
+/* Unseal one item into plain (its previous contents wiped first), checking its scope
+ * against the Secret's annotation. */
 static int seal_item_unseal(util_buf *plain, const seal_item *it, const seal_keyring *kr,
                             seal_scope annotated, const char *ns, const char *name, util_error *err)
 {
     int rc;
+    seal_buf_release(plain);
     if (annotated != SEAL_SCOPE_UNSET) {
         seal_value_info info;
         if ((rc = seal_value_inspect(&info, it->value.data, it->value.len, err)))
@@ -363,6 +374,51 @@ out:
     if (rc)
         util_error_prefix(err, "item '%s'", it->key);
     return rc;
+}
+
+/* What unseal, reseal and mutate start from: a sealed Secret's place, its annotated scope
+ * and its items, with the digest checked (when present, or always when required). Release
+ * with seal_items_release(&o->items). */
+typedef struct seal_opened {
+    const char *ns, *name; /* borrowed from the Secret (ns may be ns_arg) */
+    seal_scope annotated;
+    seal_items items;
+} seal_opened;
+
+static int seal_secret_open(seal_opened *o, const json_t *secret, const char *ns_arg,
+                            bool digest_required, util_error *err)
+{
+    o->items = (seal_items){0};
+    int rc = seal__sodium_init(err);
+    if (rc || (rc = seal_secret_place(&o->ns, &o->name, secret, ns_arg, err)) ||
+        (rc = seal_secret_scope(&o->annotated, secret, err)) ||
+        (rc = seal_items_collect(&o->items, secret, err)))
+        return rc;
+    if ((rc = seal_check_digest(secret, &o->items, digest_required, err)))
+        seal_items_release(&o->items);
+    return rc;
+}
+
+/* Seal item it to pub for scope at ns/name into sealed (emptied first); errors name it. */
+static int seal_item_seal(util_buf *sealed, const seal_item *it, const seal_pubkey *pub,
+                          seal_scope scope, const char *ns, const char *name, const void *plain,
+                          size_t len, util_error *err)
+{
+    sealed->len = 0;
+    int rc = seal_value_seal(sealed, pub, scope, ns, name, it->key, plain, len, err);
+    if (rc)
+        util_error_prefix(err, "item '%s'", it->key);
+    return rc;
+}
+
+/* Put the sealed string in place of the item's bytes (the digest is over sealed strings):
+ * the plaintext is wiped and the buffer moved, not copied. sealed is left empty. */
+static void seal_item_take_sealed(seal_item *it, util_buf *sealed)
+{
+    seal_buf_release(&it->value);
+    it->value = *sealed;
+    it->sealed = true;
+    util_buf_init(sealed);
 }
 
 /* ---- seal ---------------------------------------------------------------------------- */
@@ -427,25 +483,14 @@ int seal_secret_seal(json_t **out, const json_t *secret, const seal_pubkey *pub,
                                 it->key);
             goto fail;
         }
-        sealed.len = 0;
-        rc = seal_value_seal(&sealed, pub, scope, ns, name, it->key, it->value.data, it->value.len,
-                             err);
-        if (rc) {
-            util_error_prefix(err, "item '%s'", it->key);
+        if ((rc = seal_item_seal(&sealed, it, pub, scope, ns, name, it->value.data, it->value.len,
+                                 err)))
             goto fail;
-        }
         if (json_object_set_new(sd, it->key, json_stringn(sealed.data, sealed.len)) != 0) {
             rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
             goto fail;
         }
-        /* The digest is over the sealed strings: swap them in for the plaintext. */
-        util_buf_release_secret(&it->value);
-        util_buf_init(&it->value);
-        if (util_buf_append(&it->value, sealed.data, sealed.len)) {
-            rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
-            goto fail;
-        }
-        it->sealed = true;
+        seal_item_take_sealed(it, &sealed);
     }
     json_object_set_new(res, "stringData", sd);
     sd = NULL;
@@ -468,31 +513,23 @@ fail:
 int seal_secret_unseal(json_t **out, const json_t *sealed_secret, const seal_keyring *kr,
                        const char *ns_arg, util_error *err)
 {
-    const char *ns, *name;
-    seal_items items = {0};
-    seal_scope annotated;
+    seal_opened o;
     json_t *res = NULL, *data = NULL;
     util_buf plain;
     util_buf_init(&plain);
     *out = NULL;
-    int rc = seal__sodium_init(err);
-    if (rc || (rc = seal_secret_place(&ns, &name, sealed_secret, ns_arg, err)) ||
-        (rc = seal_secret_scope(&annotated, sealed_secret, err)) ||
-        (rc = seal_items_collect(&items, sealed_secret, err)))
+    int rc = seal_secret_open(&o, sealed_secret, ns_arg, false, err);
+    if (rc)
         return rc;
-    if ((rc = seal_check_digest(sealed_secret, &items, false, err)))
-        goto fail;
     if (!(res = seal_copy_shell(sealed_secret)) || !(data = json_object())) {
         rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
         goto fail;
     }
-    for (size_t i = 0; i < items.n; i++) {
-        const seal_item *it = &items.v[i];
+    for (size_t i = 0; i < o.items.n; i++) {
+        const seal_item *it = &o.items.v[i];
         const util_buf *bytes = &it->value;
-        util_buf_release_secret(&plain);
-        util_buf_init(&plain);
         if (it->sealed) {
-            if ((rc = seal_item_unseal(&plain, it, kr, annotated, ns, name, err)))
+            if ((rc = seal_item_unseal(&plain, it, kr, o.annotated, o.ns, o.name, err)))
                 goto fail;
             bytes = &plain;
         }
@@ -508,15 +545,15 @@ int seal_secret_unseal(json_t **out, const json_t *sealed_secret, const seal_key
     seal_json_del2(md, "labels", SEAL_LABEL);
     seal_json_del2(md, "annotations", SEAL_ANNOTATION_SCOPE);
     seal_json_del2(md, "annotations", SEAL_ANNOTATION_DIGEST);
-    if (ns && json_is_object(md) && !json_object_get(md, "namespace"))
-        json_object_set_new(md, "namespace", json_string(ns));
+    if (o.ns && json_is_object(md) && !json_object_get(md, "namespace"))
+        json_object_set_new(md, "namespace", json_string(o.ns));
     *out = res;
     res = NULL;
 fail:
     seal_json_free_secret(data);
     seal_json_free_secret(res);
-    util_buf_release_secret(&plain);
-    seal_items_release(&items);
+    seal_buf_release(&plain);
+    seal_items_release(&o.items);
     return rc;
 }
 
@@ -525,43 +562,32 @@ fail:
 int seal_secret_reseal(json_t **out, const json_t *sealed_secret, const seal_keyring *kr,
                        const seal_pubkey *pub, const char *ns_arg, util_error *err)
 {
-    const char *ns, *name;
-    seal_items items = {0};
-    seal_scope annotated;
+    seal_opened o;
     json_t *res = NULL;
     util_buf plain, sealed;
     util_buf_init(&plain);
     util_buf_init(&sealed);
     *out = NULL;
-    int rc = seal__sodium_init(err);
-    if (rc || (rc = seal_secret_place(&ns, &name, sealed_secret, ns_arg, err)) ||
-        (rc = seal_secret_scope(&annotated, sealed_secret, err)) ||
-        (rc = seal_items_collect(&items, sealed_secret, err)))
+    int rc = seal_secret_open(&o, sealed_secret, ns_arg, false, err);
+    if (rc)
         return rc;
-    if ((rc = seal_check_digest(sealed_secret, &items, false, err)))
-        goto fail;
     if (!(res = json_deep_copy(sealed_secret))) {
         rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
         goto fail;
     }
-    seal_scope scope = annotated;
-    for (size_t i = 0; i < items.n; i++) {
-        seal_item *it = &items.v[i];
+    seal_scope scope = o.annotated;
+    for (size_t i = 0; i < o.items.n; i++) {
+        seal_item *it = &o.items.v[i];
         if (!it->sealed)
             continue;
         seal_value_info info;
-        util_buf_release_secret(&plain);
-        util_buf_init(&plain);
-        sealed.len = 0;
-        if ((rc = seal_item_unseal(&plain, it, kr, annotated, ns, name, err)) ||
+        if ((rc = seal_item_unseal(&plain, it, kr, o.annotated, o.ns, o.name, err)) ||
             (rc = seal_value_inspect(&info, it->value.data, it->value.len, err)))
             goto fail;
         scope = info.scope;
-        if ((rc = seal_value_seal(&sealed, pub, info.scope, ns, name, it->key, plain.data,
-                                  plain.len, err))) {
-            util_error_prefix(err, "item '%s'", it->key);
+        if ((rc = seal_item_seal(&sealed, it, pub, info.scope, o.ns, o.name, plain.data, plain.len,
+                                 err)))
             goto fail;
-        }
         json_t *s = it->from_string_data ? json_stringn(sealed.data, sealed.len)
                                          : seal_b64_string(sealed.data, sealed.len);
         json_t *parent = json_object_get(res, it->from_string_data ? "stringData" : "data");
@@ -569,15 +595,10 @@ int seal_secret_reseal(json_t **out, const json_t *sealed_secret, const seal_key
             rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
             goto fail;
         }
-        util_buf_release(&it->value);
-        util_buf_init(&it->value);
-        if (util_buf_append(&it->value, sealed.data, sealed.len)) {
-            rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
-            goto fail;
-        }
+        seal_item_take_sealed(it, &sealed);
     }
     char digest[SEAL_DIGEST_STR_SIZE];
-    seal_digest_items(digest, &items);
+    seal_digest_items(digest, &o.items);
     if (scope == SEAL_SCOPE_UNSET)
         scope = SEAL_SCOPE_STRICT;
     if ((rc = seal_mark(res, scope, NULL, digest, err)))
@@ -586,9 +607,9 @@ int seal_secret_reseal(json_t **out, const json_t *sealed_secret, const seal_key
     res = NULL;
 fail:
     json_decref(res);
-    util_buf_release_secret(&plain);
+    seal_buf_release(&plain);
     util_buf_release(&sealed);
-    seal_items_release(&items);
+    seal_items_release(&o.items);
     return rc;
 }
 
@@ -629,22 +650,16 @@ static int seal_patch_op(json_t *patch, const char *op, json_t *path, const json
 int seal_secret_mutate_patch(json_t **out_patch, const json_t *secret, const seal_keyring *kr,
                              util_error *err)
 {
-    const char *ns, *name;
-    seal_items items = {0};
-    seal_scope annotated;
+    seal_opened o;
     json_t *patch = NULL;
     util_buf plain;
     util_buf_init(&plain);
     *out_patch = NULL;
     if (!seal_secret_is_sealed(secret))
         return 0;
-    int rc = seal__sodium_init(err);
-    if (rc || (rc = seal_secret_place(&ns, &name, secret, NULL, err)) ||
-        (rc = seal_secret_scope(&annotated, secret, err)) ||
-        (rc = seal_items_collect(&items, secret, err)))
+    int rc = seal_secret_open(&o, secret, NULL, true, err);
+    if (rc)
         return rc;
-    if ((rc = seal_check_digest(secret, &items, true, err)))
-        goto fail;
     if (!(patch = json_array())) {
         rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
         goto fail;
@@ -652,13 +667,11 @@ int seal_secret_mutate_patch(json_t **out_patch, const json_t *secret, const sea
     /* stringData never reaches an admission webhook (the apiserver folds it); should one
      * arrive anyway, its sealed items move to data. */
     bool data_exists = json_is_object(json_object_get(secret, "data"));
-    for (size_t i = 0; i < items.n; i++) {
-        const seal_item *it = &items.v[i];
+    for (size_t i = 0; i < o.items.n; i++) {
+        const seal_item *it = &o.items.v[i];
         if (!it->sealed)
             continue;
-        util_buf_release_secret(&plain);
-        util_buf_init(&plain);
-        if ((rc = seal_item_unseal(&plain, it, kr, annotated, ns, name, err)))
+        if ((rc = seal_item_unseal(&plain, it, kr, o.annotated, o.ns, o.name, err)))
             goto fail;
         json_t *value = seal_b64_string(plain.data, plain.len);
         bool in_data = json_object_get(json_object_get(secret, "data"), it->key) != NULL;
@@ -685,8 +698,8 @@ int seal_secret_mutate_patch(json_t **out_patch, const json_t *secret, const sea
     patch = NULL;
 fail:
     seal_json_free_secret(patch);
-    util_buf_release_secret(&plain);
-    seal_items_release(&items);
+    seal_buf_release(&plain);
+    seal_items_release(&o.items);
     return rc;
 }
 
@@ -726,12 +739,9 @@ int seal_secret_merge(json_t **out, const json_t *sealed_secret, const json_t *s
             rc = util_error_set(err, UTIL_EINVALID, "item '%s': already sealed", it->key);
             goto fail;
         }
-        sealed.len = 0;
-        if ((rc = seal_value_seal(&sealed, pub, scope, ns, name, it->key, it->value.data,
-                                  it->value.len, err))) {
-            util_error_prefix(err, "item '%s'", it->key);
+        if ((rc = seal_item_seal(&sealed, it, pub, scope, ns, name, it->value.data, it->value.len,
+                                 err)))
             goto fail;
-        }
         if (json_object_set_new(sd, it->key, json_stringn(sealed.data, sealed.len)) != 0) {
             rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
             goto fail;

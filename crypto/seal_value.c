@@ -235,6 +235,25 @@ static int seal_b64std_decode(uint8_t *dst, size_t *dst_len, char *tmp, size_t n
     return 0;
 }
 
+/* What sealing writes before the AEAD runs: the header (hdr, SEAL_HDR_SIZE bytes), the AEAD
+ * key and the associated data (appended to ad, which the caller initialised and releases).
+ * The caller wipes key. Shared by the one-shot and the streaming sealer. */
+static int seal_prepare(uint8_t *hdr, uint8_t key[32], util_buf *ad, const seal_pubkey *pub,
+                        seal_scope scope, const char *ns, const char *name, const char *item,
+                        const uint8_t esk[32], const uint8_t nonce[24], util_error *err)
+{
+    hdr[SEAL_OFF_SCOPE] = (uint8_t)scope;
+    memcpy(hdr + SEAL_OFF_KID, pub->kid, SEAL_KEY_ID_SIZE);
+    seal_hints(hdr + SEAL_OFF_HINTS, scope, ns, name, item);
+    crypto_scalarmult_base(hdr + SEAL_OFF_EPK, esk);
+    memcpy(hdr + SEAL_OFF_NONCE, nonce, 24);
+    if (seal_derive_key(key, esk, pub->pk, hdr + SEAL_OFF_EPK, pub->pk) != 0)
+        return util_error_set(err, SEAL_EKEYFILE, "public key is a low-order point: unusable");
+    if (seal_build_ad(ad, hdr, scope, ns, name, item))
+        return util_error_set(err, UTIL_ENOMEM, "out of memory");
+    return 0;
+}
+
 int seal__value_seal_with(util_buf *out, const seal_pubkey *pub, seal_scope scope, const char *ns,
                           const char *name, const char *item, const void *plain, size_t len,
                           const uint8_t esk[32], const uint8_t nonce[24], util_error *err)
@@ -254,18 +273,8 @@ int seal__value_seal_with(util_buf *out, const seal_pubkey *pub, seal_scope scop
     util_buf ad;
     util_buf_init(&ad);
     uint8_t key[32];
-
-    bin[SEAL_OFF_SCOPE] = (uint8_t)scope;
-    memcpy(bin + SEAL_OFF_KID, pub->kid, SEAL_KEY_ID_SIZE);
-    seal_hints(bin + SEAL_OFF_HINTS, scope, ns, name, item);
-    crypto_scalarmult_base(bin + SEAL_OFF_EPK, esk);
-    memcpy(bin + SEAL_OFF_NONCE, nonce, 24);
-    if (seal_derive_key(key, esk, pub->pk, bin + SEAL_OFF_EPK, pub->pk) != 0) {
-        rc = util_error_set(err, SEAL_EKEYFILE, "public key is a low-order point: unusable");
+    if ((rc = seal_prepare(bin, key, &ad, pub, scope, ns, name, item, esk, nonce, err)))
         goto out;
-    }
-    if ((rc = seal_build_ad(&ad, bin, scope, ns, name, item)))
-        goto out_nomem;
     crypto_aead_xchacha20poly1305_ietf_encrypt(bin + SEAL_HDR_SIZE, NULL, plain, len,
                                                (const uint8_t *)ad.data, ad.len, NULL,
                                                bin + SEAL_OFF_NONCE, key);
@@ -284,17 +293,25 @@ out:
     return rc;
 }
 
+/* A fresh ephemeral secret key and nonce for one value; the caller wipes esk. */
+static int seal_fresh(uint8_t esk[32], uint8_t nonce[24], util_error *err)
+{
+    int rc = seal__sodium_init(err);
+    if (!rc) {
+        randombytes_buf(esk, 32);
+        randombytes_buf(nonce, 24);
+    }
+    return rc;
+}
+
 int seal_value_seal(util_buf *out, const seal_pubkey *pub, seal_scope scope, const char *ns,
                     const char *name, const char *item, const void *plain, size_t len,
                     util_error *err)
 {
     uint8_t esk[32], nonce[24];
-    int rc = seal__sodium_init(err);
-    if (rc)
-        return rc;
-    randombytes_buf(esk, sizeof(esk));
-    randombytes_buf(nonce, sizeof(nonce));
-    rc = seal__value_seal_with(out, pub, scope, ns, name, item, plain, len, esk, nonce, err);
+    int rc = seal_fresh(esk, nonce, err);
+    if (!rc)
+        rc = seal__value_seal_with(out, pub, scope, ns, name, item, plain, len, esk, nonce, err);
     sodium_memzero(esk, sizeof(esk));
     return rc;
 }
@@ -380,6 +397,42 @@ static const char *seal_hint_mismatch(const uint8_t *hdr, seal_scope scope, cons
     return NULL;
 }
 
+/* What unsealing needs before the AEAD runs, from the header hdr: the scope tag checked, the
+ * private key its key id names, the place checked against the scope and hints, the AEAD key
+ * (the caller wipes it, also on failure) and the associated data (appended to ad). */
+static int seal_open_prepare(uint8_t key[32], util_buf *ad, const uint8_t *hdr,
+                             const seal_keyring *kr, const char *ns, const char *name,
+                             const char *item, util_error *err)
+{
+    seal_scope scope = (seal_scope)hdr[SEAL_OFF_SCOPE];
+    if (scope < SEAL_SCOPE_STRICT || scope > SEAL_SCOPE_CLUSTER)
+        return util_error_set(err, SEAL_ETAMPERED, "sealed value has an unknown scope tag %u",
+                              (unsigned)scope);
+    const uint8_t *pk = NULL;
+    const uint8_t *sk = seal__keyring_find(kr, hdr + SEAL_OFF_KID, &pk);
+    if (!sk) {
+        char hex[SEAL_KEY_ID_HEX_SIZE];
+        return util_error_set(err, SEAL_EUNKNOWNKEY,
+                              "sealed to key id %s, which none of the %zu loaded keys has",
+                              seal_key_id_hex(hex, hdr + SEAL_OFF_KID), seal_keyring_count(kr));
+    }
+    if (seal_check_place(scope, ns, name, item, err)) {
+        util_error_prefix(err, "sealed for scope %s", seal_scope_name(scope));
+        return err ? (err->code = SEAL_ESCOPE) : SEAL_ESCOPE;
+    }
+    const char *differs = seal_hint_mismatch(hdr, scope, ns, name, item);
+    if (differs)
+        return util_error_set(err, SEAL_ESCOPE, "sealed for scope %s and another %s",
+                              seal_scope_name(scope), differs);
+    if (seal_derive_key(key, sk, hdr + SEAL_OFF_EPK, hdr + SEAL_OFF_EPK, pk) != 0)
+        return util_error_set(err, SEAL_ETAMPERED,
+                              "sealed value does not authenticate "
+                              "(its ephemeral key is a low-order point)");
+    if (seal_build_ad(ad, hdr, scope, ns, name, item))
+        return util_error_set(err, UTIL_ENOMEM, "out of memory");
+    return 0;
+}
+
 int seal_value_unseal(util_buf *out, const seal_keyring *kr, const char *ns, const char *name,
                       const char *item, const char *sealed, size_t len, util_error *err)
 {
@@ -390,42 +443,12 @@ int seal_value_unseal(util_buf *out, const seal_keyring *kr, const char *ns, con
     int rc = seal__sodium_init(err);
     if (rc || (rc = seal_decode(&bin, &bin_len, sealed, len, err)))
         return rc;
+    if ((rc = seal_open_prepare(key, &ad, bin, kr, ns, name, item, err)))
+        goto out;
     seal_scope scope = (seal_scope)bin[SEAL_OFF_SCOPE];
-    if (scope < SEAL_SCOPE_STRICT || scope > SEAL_SCOPE_CLUSTER) {
-        rc = util_error_set(err, SEAL_ETAMPERED, "sealed value has an unknown scope tag %u",
-                            (unsigned)scope);
-        goto out;
-    }
-    const uint8_t *pk = NULL;
-    const uint8_t *sk = seal__keyring_find(kr, bin + SEAL_OFF_KID, &pk);
-    if (!sk) {
-        char hex[SEAL_KEY_ID_HEX_SIZE];
-        rc = util_error_set(err, SEAL_EUNKNOWNKEY,
-                            "sealed to key id %s, which none of the %zu loaded keys has",
-                            seal_key_id_hex(hex, bin + SEAL_OFF_KID), seal_keyring_count(kr));
-        goto out;
-    }
-    if ((rc = seal_check_place(scope, ns, name, item, err))) {
-        util_error_prefix(err, "sealed for scope %s", seal_scope_name(scope));
-        rc = err ? (err->code = SEAL_ESCOPE) : SEAL_ESCOPE;
-        goto out;
-    }
-    const char *differs = seal_hint_mismatch(bin, scope, ns, name, item);
-    if (differs) {
-        rc = util_error_set(err, SEAL_ESCOPE, "sealed for scope %s and another %s",
-                            seal_scope_name(scope), differs);
-        goto out;
-    }
-    if (seal_derive_key(key, sk, bin + SEAL_OFF_EPK, bin + SEAL_OFF_EPK, pk) != 0) {
-        rc = util_error_set(err, SEAL_ETAMPERED,
-                            "sealed value does not authenticate "
-                            "(its ephemeral key is a low-order point)");
-        goto out;
-    }
-    if (seal_build_ad(&ad, bin, scope, ns, name, item) ||
-        util_buf_reserve(out, bin_len - SEAL_MIN_SIZE + 1)) {
+    if (util_buf_reserve(out, bin_len - SEAL_MIN_SIZE + 1)) {
         rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
-        goto out_key;
+        goto out;
     }
     unsigned long long plain_len = 0;
     uint8_t *dst = (uint8_t *)out->data + out->len;
@@ -437,13 +460,12 @@ int seal_value_unseal(util_buf *out, const seal_keyring *kr, const char *ns, con
                             "sealed value does not authenticate (altered, or moved to a place "
                             "its scope %s does not allow)",
                             seal_scope_name(scope));
-        goto out_key;
+        goto out;
     }
     out->len += (size_t)plain_len;
     out->data[out->len] = '\0';
-out_key:
-    sodium_memzero(key, sizeof(key));
 out:
+    sodium_memzero(key, sizeof(key));
     util_buf_release(&ad);
     free(bin);
     return rc;
@@ -493,4 +515,370 @@ bool seal_value_is_sealed(const char *s, size_t len)
         }
     }
     return decoded >= min;
+}
+
+/* ---- streaming ----------------------------------------------------------------------- */
+
+/* A value of up to LIMIT_SEALED_VALUE in pieces of SEAL_STREAM_CHUNK bytes: the CLI's large
+ * values go through these without a whole-value buffer (no page faults on fresh memory, no
+ * copies). The bytes are those of the one-shot functions above, which the tests compare.
+ *
+ * libsodium's crypto_aead_xchacha20poly1305_ietf has no incremental form, so it is taken
+ * apart here into the libsodium primitives it is made of (aead_xchacha20poly1305.c, RFC 8439
+ * section 2.8): subkey = HChaCha20(key, nonce[0..16]); ChaCha20-IETF under the subkey with
+ * nonce 0^4 || nonce[16..24]; block 0 keys Poly1305 and the text starts at block 1; the tag is
+ * Poly1305 over AD || pad16 || C || pad16 || le64(|AD|) || le64(|C|). */
+enum {
+    /* Small enough that the working set of a piece stays in L1/L2 and the guarded blocks
+     * (wiped whole when freed) cost a few pages, large enough to amortise the calls. */
+    SEAL_STREAM_CHUNK = 12 * 1024,                 /* bytes per piece: 192 ChaCha20 blocks */
+    SEAL_STREAM_CHARS = SEAL_STREAM_CHUNK / 3 * 4, /* base64url characters of one piece */
+};
+
+typedef struct seal_aead {
+    uint8_t subkey[32];
+    uint8_t nonce12[12];
+    crypto_onetimeauth_poly1305_state mac;
+    uint64_t xored; /* text bytes through seal_aead_xor: the key stream position */
+    uint64_t maced; /* ciphertext bytes through the MAC */
+    uint64_t ad_len;
+} seal_aead;
+
+static const uint8_t seal_zero16[16];
+
+static void seal_aead_init(seal_aead *a, const uint8_t key[32], const uint8_t nonce[24],
+                           const uint8_t *ad, size_t ad_len)
+{
+    uint8_t block0[64];
+    crypto_core_hchacha20(a->subkey, nonce, key, NULL);
+    memset(a->nonce12, 0, 4);
+    memcpy(a->nonce12 + 4, nonce + 16, 8);
+    crypto_stream_chacha20_ietf(block0, sizeof(block0), a->nonce12, a->subkey);
+    crypto_onetimeauth_poly1305_init(&a->mac, block0);
+    sodium_memzero(block0, sizeof(block0));
+    crypto_onetimeauth_poly1305_update(&a->mac, ad, ad_len);
+    crypto_onetimeauth_poly1305_update(&a->mac, seal_zero16, (0x10 - ad_len) & 0xf);
+    a->xored = a->maced = 0;
+    a->ad_len = ad_len;
+}
+
+/* XOR n bytes with the key stream where the last call stopped (encrypts and decrypts). A
+ * piece may end inside a 64-byte block: the next one starts with the rest of that block. */
+static void seal_aead_xor(seal_aead *a, uint8_t *out, const uint8_t *in, size_t n)
+{
+    size_t skip = (size_t)(a->xored % 64);
+    if (skip && n) {
+        uint8_t ks[64] = {0};
+        size_t m = 64 - skip < n ? 64 - skip : n;
+        crypto_stream_chacha20_ietf_xor_ic(ks, ks, sizeof(ks), a->nonce12,
+                                           (uint32_t)(1 + a->xored / 64), a->subkey);
+        for (size_t i = 0; i < m; i++)
+            out[i] = in[i] ^ ks[skip + i];
+        sodium_memzero(ks, sizeof(ks));
+        out += m;
+        in += m;
+        n -= m;
+        a->xored += m;
+    }
+    if (n) {
+        crypto_stream_chacha20_ietf_xor_ic(out, in, n, a->nonce12, (uint32_t)(1 + a->xored / 64),
+                                           a->subkey);
+        a->xored += n;
+    }
+}
+
+static void seal_aead_mac(seal_aead *a, const uint8_t *ct, size_t n)
+{
+    crypto_onetimeauth_poly1305_update(&a->mac, ct, n);
+    a->maced += n;
+}
+
+static void seal_aead_tag(seal_aead *a, uint8_t tag[SEAL_TAG_SIZE])
+{
+    uint8_t lens[16];
+    crypto_onetimeauth_poly1305_update(&a->mac, seal_zero16, (0x10 - a->maced) & 0xf);
+    for (int i = 0; i < 8; i++) {
+        lens[i] = (uint8_t)(a->ad_len >> (8 * i));
+        lens[8 + i] = (uint8_t)(a->maced >> (8 * i));
+    }
+    crypto_onetimeauth_poly1305_update(&a->mac, lens, sizeof(lens));
+    crypto_onetimeauth_poly1305_final(&a->mac, tag);
+}
+
+/* base64url of a byte stream, written to a sink in pieces: whole 3-byte groups are encoded
+ * as they come, at most 2 bytes wait for the next call. */
+typedef struct seal_b64w {
+    seal_sink sink;
+    void *ctx;
+    uint8_t carry[3];
+    size_t ncarry;
+    char text[SEAL_STREAM_CHARS + 8];
+    size_t ntext;
+} seal_b64w;
+
+static int seal_b64w_flush(seal_b64w *w)
+{
+    int rc = w->ntext ? w->sink(w->ctx, w->text, w->ntext) : 0;
+    w->ntext = 0;
+    return rc;
+}
+
+/* Room for n more characters (and encode's NUL), flushing when there is not. */
+static int seal_b64w_room(seal_b64w *w, size_t n)
+{
+    return w->ntext + n + 1 > sizeof(w->text) ? seal_b64w_flush(w) : 0;
+}
+
+static int seal_b64w_put(seal_b64w *w, const uint8_t *p, size_t n)
+{
+    while (n) {
+        if (w->ncarry || n < 3) {
+            size_t take = 3 - w->ncarry < n ? 3 - w->ncarry : n;
+            memcpy(w->carry + w->ncarry, p, take);
+            w->ncarry += take;
+            p += take;
+            n -= take;
+            if (w->ncarry == 3) {
+                if (seal_b64w_room(w, 4))
+                    return -1;
+                w->ntext += seal_b64url_encode(w->text + w->ntext, w->carry, 3);
+                w->ncarry = 0;
+            }
+            continue;
+        }
+        if (seal_b64w_room(w, 4))
+            return -1;
+        size_t groups = (sizeof(w->text) - w->ntext - 1) / 4, m = n / 3;
+        m = (m < groups ? m : groups) * 3;
+        w->ntext += seal_b64url_encode(w->text + w->ntext, p, m);
+        p += m;
+        n -= m;
+    }
+    return 0;
+}
+
+/* The last 1 or 2 bytes (unpadded) and everything still buffered. */
+static int seal_b64w_finish(seal_b64w *w)
+{
+    if (w->ncarry) {
+        if (seal_b64w_room(w, 4))
+            return -1;
+        w->ntext += seal_b64url_encode(w->text + w->ntext, w->carry, w->ncarry);
+        w->ncarry = 0;
+    }
+    return seal_b64w_flush(w);
+}
+
+struct seal_sealer {
+    seal_aead aead;
+    seal_b64w out;
+    uint8_t ct[SEAL_STREAM_CHUNK]; /* ciphertext of the current piece */
+    size_t total;                  /* plaintext bytes so far */
+};
+
+static int seal_sink_failed(util_error *err)
+{
+    return util_error_set(err, UTIL_EIO, "cannot write the sealed value");
+}
+
+int seal__sealer_new_with(seal_sealer **out, const seal_pubkey *pub, seal_scope scope,
+                          const char *ns, const char *name, const char *item, seal_sink sink,
+                          void *ctx, const uint8_t esk[32], const uint8_t nonce[24],
+                          util_error *err)
+{
+    *out = NULL;
+    int rc = seal__sodium_init(err);
+    if (rc || (rc = seal_check_place(scope, ns, name, item, err)))
+        return rc;
+    /* Guarded, locked memory: it holds the AEAD key state. */
+    seal_sealer *s = sodium_malloc(sizeof(*s));
+    if (!s)
+        return util_error_set(err, UTIL_ENOMEM, "out of memory (guarded memory)");
+    uint8_t hdr[SEAL_HDR_SIZE], key[32];
+    util_buf ad;
+    util_buf_init(&ad);
+    s->out.sink = sink;
+    s->out.ctx = ctx;
+    s->out.ncarry = s->out.ntext = 0;
+    s->total = 0;
+    if (!(rc = seal_prepare(hdr, key, &ad, pub, scope, ns, name, item, esk, nonce, err))) {
+        seal_aead_init(&s->aead, key, hdr + SEAL_OFF_NONCE, (const uint8_t *)ad.data, ad.len);
+        /* The prefix and header wait in the text buffer: a small value reaches the sink in
+         * one piece, at seal_sealer_final. */
+        memcpy(s->out.text, SEAL_PREFIX, SEAL_PREFIX_LEN);
+        s->out.ntext = SEAL_PREFIX_LEN;
+        if (seal_b64w_put(&s->out, hdr, sizeof(hdr)))
+            rc = seal_sink_failed(err);
+    }
+    sodium_memzero(key, sizeof(key));
+    util_buf_release(&ad);
+    if (rc) {
+        sodium_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int seal_sealer_new(seal_sealer **out, const seal_pubkey *pub, seal_scope scope, const char *ns,
+                    const char *name, const char *item, seal_sink sink, void *ctx, util_error *err)
+{
+    uint8_t esk[32], nonce[24];
+    int rc = seal_fresh(esk, nonce, err);
+    *out = NULL;
+    if (!rc)
+        rc = seal__sealer_new_with(out, pub, scope, ns, name, item, sink, ctx, esk, nonce, err);
+    sodium_memzero(esk, sizeof(esk));
+    return rc;
+}
+
+int seal_sealer_update(seal_sealer *s, const void *plain, size_t len, util_error *err)
+{
+    const uint8_t *p = plain;
+    if (len > seal_max_plain() - s->total)
+        return util_error_set(err, UTIL_ELIMIT,
+                              "value of at least %zu bytes is over the sealed-value limit "
+                              "(%zu bytes, limits.h LIMIT_SEALED_VALUE)",
+                              s->total + len, seal_max_plain());
+    s->total += len;
+    while (len) {
+        size_t n = len < sizeof(s->ct) ? len : sizeof(s->ct);
+        seal_aead_xor(&s->aead, s->ct, p, n);
+        seal_aead_mac(&s->aead, s->ct, n);
+        if (seal_b64w_put(&s->out, s->ct, n))
+            return seal_sink_failed(err);
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
+int seal_sealer_final(seal_sealer *s, util_error *err)
+{
+    uint8_t tag[SEAL_TAG_SIZE];
+    seal_aead_tag(&s->aead, tag);
+    if (seal_b64w_put(&s->out, tag, sizeof(tag)) || seal_b64w_finish(&s->out))
+        return seal_sink_failed(err);
+    return 0;
+}
+
+void seal_sealer_free(seal_sealer *s)
+{
+    sodium_free(s); /* wipes the key state; NULL ok */
+}
+
+/* Unsealing in two passes over the sealed text, so that no plaintext leaves before the tag
+ * is checked: the first decodes and authenticates, the second decodes again and decrypts
+ * piece by piece into locked memory, handing each piece to the sink. */
+typedef struct seal_opener {
+    seal_aead aead;
+    char std[SEAL_STREAM_CHARS + 4];      /* a piece of the text, in the standard alphabet */
+    uint8_t bin[SEAL_STREAM_CHUNK + 4];   /* that piece decoded */
+    uint8_t plain[SEAL_STREAM_CHUNK + 4]; /* and decrypted */
+} seal_opener;
+
+/* Decode the piece of the body b[0..blen) that starts at character off (a multiple of
+ * SEAL_STREAM_CHARS) into o->bin; *n its bytes. Errors as seal_decode's. */
+static int seal_open_piece(seal_opener *o, size_t *n, const char *b, size_t blen, size_t off,
+                           util_error *err)
+{
+    size_t m = blen - off < SEAL_STREAM_CHARS ? blen - off : SEAL_STREAM_CHARS;
+    size_t bad = seal_b64url_to_std(o->std, b + off, m);
+    if (bad < m)
+        return util_error_set(err, SEAL_ENOTSEALED,
+                              "not a sealed value (byte %zu is not base64url)",
+                              off + bad + (size_t)SEAL_PREFIX_LEN);
+    if (seal_b64std_decode(o->bin, n, o->std, m) != 0)
+        return util_error_set(err, SEAL_ETAMPERED,
+                              "sealed value is damaged (its base64url does not decode: cut or "
+                              "altered)");
+    return 0;
+}
+
+/* The part of the body's bytes [at, at + n) that is ciphertext, as an offset into the piece
+ * and a length; ct_len is the ciphertext's length. */
+static size_t seal_ct_part(size_t *start, size_t at, size_t n, size_t ct_len)
+{
+    size_t lo = at > SEAL_HDR_SIZE ? at : SEAL_HDR_SIZE, hi = at + n;
+    if (hi > SEAL_HDR_SIZE + ct_len)
+        hi = SEAL_HDR_SIZE + ct_len;
+    *start = lo - at;
+    return hi > lo ? hi - lo : 0;
+}
+
+int seal_value_unseal_to(const seal_keyring *kr, const char *ns, const char *name, const char *item,
+                         const char *sealed, size_t len, seal_sink sink, void *ctx, util_error *err)
+{
+    int rc = seal__sodium_init(err);
+    if (rc)
+        return rc;
+    /* The prefix, version, limit and length checks of the one-shot decoder, on a short
+     * value (they need no decoding, and a short value is where they fail). */
+    size_t min = SEAL_PREFIX_LEN + sodium_base64_ENCODED_LEN(SEAL_MIN_SIZE, SEAL_VARIANT) - 1;
+    if (len < min || len > LIMIT_SEALED_VALUE || memcmp(sealed, SEAL_PREFIX, SEAL_PREFIX_LEN)) {
+        uint8_t *bin = NULL;
+        size_t bin_len;
+        rc = seal_decode(&bin, &bin_len, sealed, len, err);
+        free(bin);
+        return rc ? rc : util_error_set(err, SEAL_ENOTSEALED, "not a sealed value");
+    }
+    const char *b = sealed + SEAL_PREFIX_LEN;
+    size_t blen = len - SEAL_PREFIX_LEN;
+    size_t bin_len = blen / 4 * 3 + (blen % 4 == 3 ? 2 : blen % 4 == 2 ? 1 : 0);
+    size_t ct_len = bin_len - SEAL_MIN_SIZE;
+    seal_opener *o = sodium_malloc(sizeof(*o));
+    if (!o)
+        return util_error_set(err, UTIL_ENOMEM, "out of memory (guarded memory)");
+    uint8_t hdr[SEAL_HDR_SIZE], tag[SEAL_TAG_SIZE], key[32];
+    util_buf ad;
+    util_buf_init(&ad);
+    bool keyed = false;
+    /* Pass 1: decode every piece, take the header and tag out, MAC the ciphertext. */
+    for (size_t off = 0, at = 0; off < blen && !rc; off += SEAL_STREAM_CHARS) {
+        size_t n, start;
+        if ((rc = seal_open_piece(o, &n, b, blen, off, err)))
+            break;
+        if (at < SEAL_HDR_SIZE)
+            memcpy(hdr + at, o->bin, n < SEAL_HDR_SIZE - at ? n : SEAL_HDR_SIZE - at);
+        if (!keyed && at + n >= SEAL_HDR_SIZE) {
+            if ((rc = seal_open_prepare(key, &ad, hdr, kr, ns, name, item, err)))
+                break;
+            seal_aead_init(&o->aead, key, hdr + SEAL_OFF_NONCE, (const uint8_t *)ad.data, ad.len);
+            keyed = true;
+        }
+        size_t m = seal_ct_part(&start, at, n, ct_len);
+        if (m)
+            seal_aead_mac(&o->aead, o->bin + start, m);
+        size_t tag_at = SEAL_HDR_SIZE + ct_len; /* the body's last 16 bytes */
+        for (size_t i = at > tag_at ? at : tag_at; i < at + n && i - tag_at < SEAL_TAG_SIZE; i++)
+            tag[i - tag_at] = o->bin[i - at];
+        at += n;
+    }
+    if (!rc) {
+        uint8_t want[SEAL_TAG_SIZE];
+        seal_aead_tag(&o->aead, want);
+        if (crypto_verify_16(want, tag) != 0)
+            rc = util_error_set(err, SEAL_ETAMPERED,
+                                "sealed value does not authenticate (altered, or moved to a place "
+                                "its scope %s does not allow)",
+                                seal_scope_name((seal_scope)hdr[SEAL_OFF_SCOPE]));
+    }
+    /* Pass 2: authenticated; decode again and decrypt into locked memory. */
+    if (!rc) {
+        seal_aead_init(&o->aead, key, hdr + SEAL_OFF_NONCE, (const uint8_t *)ad.data, ad.len);
+        for (size_t off = 0, at = 0; off < blen && !rc; off += SEAL_STREAM_CHARS) {
+            size_t n, start, m;
+            if ((rc = seal_open_piece(o, &n, b, blen, off, err)))
+                break;
+            m = seal_ct_part(&start, at, n, ct_len);
+            seal_aead_xor(&o->aead, o->plain, o->bin + start, m);
+            if (m && sink(ctx, o->plain, m) != 0)
+                rc = util_error_set(err, UTIL_EIO, "cannot write the unsealed value");
+            at += n;
+        }
+    }
+    sodium_memzero(key, sizeof(key));
+    util_buf_release(&ad);
+    sodium_free(o); /* wipes the last plaintext piece and the key state */
+    return rc;
 }

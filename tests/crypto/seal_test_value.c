@@ -2,8 +2,10 @@
  * refusals (moved, every byte flipped, truncated, wrong or unknown key, garbage), the base64
  * form of is_sealed, key files, and the test vectors of docs/sealing.md (read from the doc,
  * so the doc and the code cannot drift). `seal_test_value --print-vectors` prints them. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -191,6 +193,95 @@ static void test_is_sealed(const fixture *f)
     util_buf_release(&sealed);
 }
 
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* Key files from disk (read straight into guarded memory): a keygen pair loads as a keyring
+ * and as a public key from either file; oversized, folder, missing and damaged files are
+ * refused naming the file, and no error ever carries the key's text. */
+static void test_key_file_loading(void)
+{
+    char dir[] = "/tmp/seal_test_keysXXXXXX", priv[128], pub_path[128], big[128], bad[128];
+    CHECK(mkdtemp(dir) != NULL);
+    util_error err = {0};
+    seal_pubkey made, pub;
+    seal_keyring *kr = NULL;
+    snprintf(priv, sizeof(priv), "%s/sealgate.key", dir);
+    snprintf(pub_path, sizeof(pub_path), "%s/sealgate.pub", dir);
+    snprintf(big, sizeof(big), "%s/big.key", dir);
+    snprintf(bad, sizeof(bad), "%s/bad.key", dir);
+    CHECK_INT(seal_keygen(dir, &made, &err), 0);
+    CHECK_INT(seal_keygen(dir, NULL, &err), UTIL_EIO); /* never overwrites */
+    const char *files[] = {priv, priv};
+    CHECK_INT(seal_keyring_load(&kr, files, 2, &err), 0);
+    CHECK_INT(seal_keyring_count(kr), 1); /* loaded once */
+    CHECK_INT(seal_keyring_newest(&pub, kr, &err), 0);
+    CHECK(memcmp(pub.pk, made.pk, 32) == 0);
+    seal_keyring_free(kr);
+    CHECK_INT(seal_pubkey_load(&pub, priv, &err), 0); /* --pub with the private key file */
+    CHECK(memcmp(pub.pk, made.pk, 32) == 0);
+    CHECK_INT(seal_pubkey_load(&pub, pub_path, &err), 0);
+    CHECK(memcmp(pub.pk, made.pk, 32) == 0);
+    CHECK_INT(seal_keyring_load(&kr, (const char *[]){pub_path}, 1, &err), SEAL_EKEYFILE);
+    CHECK(strstr(err.msg, "a public key where a private key is needed") != NULL);
+
+    /* The private key's base64, to look for in error messages. */
+    char keytext[512] = "", b64[64] = "";
+    FILE *f = fopen(priv, "r");
+    CHECK(f != NULL);
+    while (f && fgets(keytext, sizeof(keytext), f))
+        if (strncmp(keytext, "sealgate-private-key-v1 ", 24) == 0)
+            break;
+    if (f)
+        fclose(f);
+    char *last = strrchr(keytext, ' ');
+    CHECK(last != NULL);
+    if (last)
+        snprintf(b64, sizeof(b64), "%.44s", last + 1);
+    CHECK_INT(strlen(b64), 44);
+
+    util_buf text;
+    util_buf_init(&text);
+    for (int i = 0; i < 80; i++)
+        CHECK_INT(util_buf_puts(&text, "# padding padding padding padding padding padding pad\n"),
+                  0);
+    CHECK_INT(util_buf_puts(&text, keytext), 0);
+    write_file(big, text.data);
+    util_buf_release(&text);
+    CHECK_INT(seal_keyring_load(&kr, (const char *[]){big}, 1, &err), SEAL_EKEYFILE);
+    CHECK(strstr(err.msg, "is over 4096 bytes") != NULL);
+    CHECK(strstr(err.msg, b64) == NULL);
+
+    char damaged[600];
+    snprintf(damaged, sizeof(damaged), "sealgate-private-key-v1 1 %.40s\n", b64);
+    write_file(bad, damaged);
+    CHECK_INT(seal_keyring_load(&kr, (const char *[]){bad}, 1, &err), SEAL_EKEYFILE);
+    CHECK(strstr(err.msg, "not the base64 of 32 bytes") != NULL);
+    CHECK(strstr(err.msg, "AAAA") == NULL && strstr(err.msg, b64) == NULL);
+    snprintf(damaged, sizeof(damaged), "sealgate-private-key-v1 1 %s extra\n", b64);
+    write_file(bad, damaged);
+    CHECK_INT(seal_keyring_load(&kr, (const char *[]){bad}, 1, &err), SEAL_EKEYFILE);
+    CHECK(strstr(err.msg, b64) == NULL);
+    CHECK(kr == NULL);
+
+    CHECK_INT(seal_keyring_load(&kr, (const char *[]){dir}, 1, &err), UTIL_EIO);
+    CHECK(strstr(err.msg, "is a folder") != NULL);
+    CHECK_INT(seal_pubkey_load(&pub, "/nonexistent/sealgate.pub", &err), UTIL_EIO);
+    CHECK(strstr(err.msg, "/nonexistent/sealgate.pub") != NULL);
+    unlink(priv);
+    unlink(pub_path);
+    unlink(big);
+    unlink(bad);
+    rmdir(dir);
+}
+
 static void test_key_files(void)
 {
     seal_pubkey pub;
@@ -211,6 +302,7 @@ static void test_key_files(void)
         CHECK_INT(seal_pubkey_parse(&pub, bad[i], strlen(bad[i]), "t.pub", &err), SEAL_EKEYFILE);
         CHECK(err.source && strcmp(err.source, "t.pub") == 0);
     }
+    test_key_file_loading();
     seal_scope sc;
     CHECK(seal_scope_parse(&sc, "namespace-wide") && sc == SEAL_SCOPE_NAMESPACE);
     CHECK(!seal_scope_parse(&sc, "global"));
@@ -330,6 +422,168 @@ static void test_vectors(void)
     util_buf_release(&doc);
 }
 
+/* A sink that appends to a util_buf, counting calls; fail makes it refuse. */
+typedef struct sink_buf {
+    util_buf b;
+    size_t calls;
+    bool fail;
+} sink_buf;
+
+static int sink_append(void *ctx, const void *data, size_t len)
+{
+    sink_buf *s = ctx;
+    s->calls++;
+    return s->fail ? -1 : util_buf_append(&s->b, data, len);
+}
+
+/* Stream-seal plain[0..len) in pieces of step bytes (0: pieces of varying size). */
+static int stream_seal(sink_buf *out, const fixture *f, const char *item, const uint8_t *plain,
+                       size_t len, size_t step, const uint8_t esk[32], const uint8_t nonce[24],
+                       util_error *err)
+{
+    seal_sealer *s = NULL;
+    int rc = seal__sealer_new_with(&s, &f->pub, SEAL_SCOPE_STRICT, "prod", "db", item, sink_append,
+                                   out, esk, nonce, err);
+    size_t off = 0, i = 0;
+    while (!rc && off < len) {
+        size_t n = step ? step : (size_t[]){1, 63, 64, 65, 7000, 12288, 100003}[i++ % 7];
+        n = n < len - off ? n : len - off;
+        rc = seal_sealer_update(s, plain + off, n, err);
+        off += n;
+    }
+    if (!rc)
+        rc = seal_sealer_final(s, err);
+    seal_sealer_free(s);
+    return rc;
+}
+
+/* The streamed sealer and unsealer give and take exactly the one-shot bytes, at every piece
+ * boundary (ChaCha20 blocks of 64, base64 groups of 3, pieces of 12 KiB); the unsealer hands
+ * out nothing before the tag is checked. */
+static void test_streaming(const fixture *f, const fixture *other)
+{
+    uint8_t esk[32], nonce[24];
+    size_t big = 1024 * 1024 + 5;
+    uint8_t *plain = malloc(big);
+    randombytes_buf(plain, big);
+    randombytes_buf(esk, sizeof(esk));
+    randombytes_buf(nonce, sizeof(nonce));
+    const size_t sizes[] = {
+        0,         1,   2,   3,    15,    16,    17,    63,    64,    65,
+        127,       128, 129, 1000, 12287, 12288, 12289, 49152, 98321, 3 * 49152 + 1,
+        big - 777, big};
+    for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+        size_t len = sizes[z];
+        util_error err = {0};
+        util_buf one;
+        sink_buf st = {.calls = 0}, back = {.calls = 0};
+        util_buf_init(&one);
+        util_buf_init(&st.b);
+        util_buf_init(&back.b);
+        CHECK_INT(seal__value_seal_with(&one, &f->pub, SEAL_SCOPE_STRICT, "prod", "db", "pw", plain,
+                                        len, esk, nonce, &err),
+                  0);
+        for (size_t step = 0; step <= 1; step++) {
+            st.b.len = 0;
+            CHECK_INT(stream_seal(&st, f, "pw", plain, len, step ? 4096 : 0, esk, nonce, &err), 0);
+            CHECK_INT(st.b.len, one.len);
+            CHECK(st.b.len == one.len && memcmp(st.b.data, one.data, one.len) == 0);
+        }
+        if (len < 10000)
+            CHECK_INT(st.calls, 2); /* one piece per sealing: small values leave whole */
+        CHECK_INT(seal_value_unseal_to(f->kr, "prod", "db", "pw", one.data, one.len, sink_append,
+                                       &back, &err),
+                  0);
+        CHECK_INT(back.b.len, len);
+        CHECK(back.b.len == len && (len == 0 || memcmp(back.b.data, plain, len) == 0));
+
+        /* A byte flipped near the end (a late piece): refused, and the sink saw nothing. */
+        back.calls = 0;
+        char keep = one.data[one.len - 30];
+        one.data[one.len - 30] = keep == 'A' ? 'B' : 'A'; /* stays base64url */
+        CHECK_INT(seal_value_unseal_to(f->kr, "prod", "db", "pw", one.data, one.len, sink_append,
+                                       &back, &err),
+                  SEAL_ETAMPERED);
+        CHECK_INT(back.calls, 0);
+        one.data[one.len - 30] = keep;
+        /* Cut short by one and by five characters, moved, and another key: refused. */
+        util_error e1 = {0}, e2 = {0};
+        for (size_t cut = 1; cut <= 5; cut += 4) {
+            int a = seal_value_unseal_to(f->kr, "prod", "db", "pw", one.data, one.len - cut,
+                                         sink_append, &back, &e1);
+            util_buf tmp;
+            util_buf_init(&tmp);
+            int b =
+                seal_value_unseal(&tmp, f->kr, "prod", "db", "pw", one.data, one.len - cut, &e2);
+            util_buf_release(&tmp);
+            CHECK(a != 0 && a == b);
+        }
+        CHECK_INT(seal_value_unseal_to(f->kr, "prod", "db", "other", one.data, one.len, sink_append,
+                                       &back, &err),
+                  SEAL_ESCOPE);
+        CHECK_INT(seal_value_unseal_to(other->kr, "prod", "db", "pw", one.data, one.len,
+                                       sink_append, &back, &err),
+                  SEAL_EUNKNOWNKEY);
+        CHECK_INT(back.calls, 0);
+        util_buf_release(&one);
+        util_buf_release(&st.b);
+        util_buf_release_secret(&back.b);
+    }
+
+    /* Garbage: the same errors as the one-shot decoder. */
+    static const char *const garbage[] = {"", "hello", "sg2:AAAA", "sg1:AAAA",
+                                          "sg1:" /* then 200 'A' and a '!' */};
+    for (size_t g = 0; g < sizeof(garbage) / sizeof(garbage[0]); g++) {
+        char text[256];
+        util_error e1 = {0}, e2 = {0};
+        size_t n = strlen(garbage[g]);
+        memcpy(text, garbage[g], n);
+        if (g == 4) {
+            memset(text + n, 'A', 200);
+            text[n + 200] = '!';
+            n += 201;
+        }
+        sink_buf back = {.calls = 0};
+        util_buf tmp;
+        util_buf_init(&back.b);
+        util_buf_init(&tmp);
+        int a = seal_value_unseal_to(f->kr, NULL, NULL, NULL, text, n, sink_append, &back, &e1);
+        int b = seal_value_unseal(&tmp, f->kr, NULL, NULL, NULL, text, n, &e2);
+        CHECK(a != 0);
+        CHECK_INT(a, b);
+        CHECK_STR(e1.msg, e2.msg);
+        CHECK_INT(back.calls, 0);
+        util_buf_release(&back.b);
+        util_buf_release(&tmp);
+    }
+
+    /* Over the limit in pieces: refused in update; a failing sink is an I/O error. */
+    util_error err = {0};
+    seal_sealer *s = NULL;
+    sink_buf out = {.calls = 0};
+    util_buf_init(&out.b);
+    CHECK_INT(
+        seal_sealer_new(&s, &f->pub, SEAL_SCOPE_CLUSTER, NULL, NULL, NULL, sink_append, &out, &err),
+        0);
+    int rc = 0;
+    for (size_t i = 0; i < 3 && !rc; i++)
+        rc = seal_sealer_update(s, plain, big, &err);
+    CHECK_INT(rc, UTIL_ELIMIT);
+    seal_sealer_free(s);
+    out.fail = true;
+    CHECK_INT(
+        seal_sealer_new(&s, &f->pub, SEAL_SCOPE_CLUSTER, NULL, NULL, NULL, sink_append, &out, &err),
+        0);
+    CHECK_INT(seal_sealer_update(s, plain, big, &err), UTIL_EIO);
+    seal_sealer_free(s);
+    CHECK_INT(seal_sealer_new(&s, &f->pub, SEAL_SCOPE_STRICT, "prod", NULL, NULL, sink_append, &out,
+                              &err),
+              UTIL_EINVALID);
+    CHECK(s == NULL);
+    util_buf_release(&out.b);
+    free(plain);
+}
+
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0)
@@ -343,6 +597,7 @@ int main(int argc, char **argv)
     test_flips(&f);
     test_refusals(&f, &other);
     test_is_sealed(&f);
+    test_streaming(&f, &other);
     test_key_files();
     test_vectors();
     seal_keyring_free(f.kr);
