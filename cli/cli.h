@@ -57,6 +57,23 @@ int cli_seal__format(int *json, const char *opt, const cli_seal_input *in);
 /* Match option name at argv[*i] as "--name VALUE" or "--name=VALUE" (advancing *i past the
  * value); false when argv[*i] is another option. A missing value is reported and *val NULL. */
 int cli_seal__opt(int argc, char **argv, int *i, const char *name, const char **val);
+/* The input and output options every sealing verb takes. */
+typedef struct cli_seal_io {
+    const char *file;   /* -f/--file: path or "-" (stdin, the default) */
+    const char *format; /* -o/--output: "yaml", "json", or NULL (follow the input) */
+    const char *ns;     /* -n/--namespace: or NULL */
+} cli_seal_io;
+/* When argv[*i] is one of cli_seal_io's options: its value in *val (as cli_seal__opt, NULL
+ * when missing) and the return is the field to store it in; NULL when it is another option. */
+const char **cli_seal__io_opt(cli_seal_io *io, int argc, char **argv, int *i, const char **val);
+/* What a sealing verb does to each document: a new document in *out (new reference). */
+typedef int (*cli_seal_doc_fn)(json_t **out, const json_t *doc, void *ctx, util_error *err);
+/* Read io->file, pass every document through fn, and write the results to stdout (io->format,
+ * else the input's); all or nothing: on a failure nothing is written and err names the
+ * document. require_docs: an input without documents is an error. The results are wiped
+ * when freed (they may hold plaintext). */
+int cli_seal__transform(const cli_seal_io *io, bool require_docs, cli_seal_doc_fn fn, void *ctx,
+                        util_error *err) UTIL_WUR;
 /* Exit code for a failed sealing operation: 1 for a value that does not unseal, 2 else. */
 int cli_seal__fail(const char *verb, const util_error *err);
 /* An error that names no place yet gets the document's: in->source, line d->line. */

@@ -10,9 +10,22 @@
 
 #define CLI_RESEAL_MAX_KEYS 64
 
+typedef struct cli_reseal_ctx {
+    seal_keyring *kr; /* the old keys */
+    seal_pubkey pub;  /* the new key */
+    const char *ns;   /* -n: for Secrets without a namespace */
+} cli_reseal_ctx;
+
+static int cli_reseal_doc(json_t **out, const json_t *doc, void *ctx, util_error *err)
+{
+    const cli_reseal_ctx *c = ctx;
+    return seal_secret_reseal(out, doc, c->kr, &c->pub, c->ns, err);
+}
+
 int cli_reseal(int argc, char **argv)
 {
-    const char *keys[CLI_RESEAL_MAX_KEYS], *pubfile = NULL, *file = "-", *format = NULL, *ns = NULL;
+    const char *keys[CLI_RESEAL_MAX_KEYS], *pubfile = NULL;
+    cli_seal_io io = {.file = "-"};
     size_t nkeys = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL, **slot = NULL, *a = argv[i];
@@ -31,16 +44,9 @@ int cli_reseal(int argc, char **argv)
             slot = &v;
         } else if (cli_seal__opt(argc, argv, &i, "--pub", &v))
             slot = &pubfile;
-        else if (cli_seal__opt(argc, argv, &i, "-f", &v) ||
-                 cli_seal__opt(argc, argv, &i, "--file", &v))
-            slot = &file;
-        else if (cli_seal__opt(argc, argv, &i, "-o", &v) ||
-                 cli_seal__opt(argc, argv, &i, "--output", &v))
-            slot = &format;
-        else if (cli_seal__opt(argc, argv, &i, "--namespace", &v) ||
-                 cli_seal__opt(argc, argv, &i, "-n", &v))
-            slot = &ns;
-        else if (a[0] != '-' && nkeys > 0 && nkeys < CLI_RESEAL_MAX_KEYS) {
+        else if ((slot = cli_seal__io_opt(&io, argc, argv, &i, &v))) {
+            /* -f, -o or -n: the value is stored below */
+        } else if (a[0] != '-' && nkeys > 0 && nkeys < CLI_RESEAL_MAX_KEYS) {
             /* `--key A.key B.key`: more key files after --key */
             keys[nkeys++] = a;
             continue;
@@ -52,42 +58,19 @@ int cli_reseal(int argc, char **argv)
     }
     if (nkeys == 0 || !pubfile)
         return cli_usage("reseal", "--key OLD.key and --pub NEW.pub are required");
-    if (strcmp(pubfile, "-") == 0 && strcmp(file, "-") == 0)
+    if (strcmp(pubfile, "-") == 0 && strcmp(io.file, "-") == 0)
         return cli_usage("reseal", "--pub - and the input both read stdin: give -f FILE");
     int json;
-    if (!cli_seal__format(&json, format, NULL))
-        return cli_usage("reseal", "-o '%s': expected yaml or json", format);
+    if (!cli_seal__format(&json, io.format, NULL))
+        return cli_usage("reseal", "-o '%s': expected yaml or json", io.format);
 
     util_error err = {0};
-    seal_pubkey pub;
-    seal_keyring *kr = NULL;
-    cli_seal_input in;
-    json_t **docs = NULL;
-    size_t n = 0;
+    cli_reseal_ctx c = {.ns = io.ns};
     int rc;
-    if ((rc = seal_pubkey_load(&pub, pubfile, &err)) ||
-        (rc = seal_keyring_load(&kr, keys, nkeys, &err)))
+    if ((rc = seal_pubkey_load(&c.pub, pubfile, &err)) ||
+        (rc = seal_keyring_load(&c.kr, keys, nkeys, &err)))
         return cli_seal__fail("reseal", &err);
-    if ((rc = cli_seal__read(&in, file, &err)))
-        goto out;
-    cli_seal__format(&json, format, &in);
-    if (!(docs = calloc(in.set.count + 1, sizeof(*docs)))) {
-        rc = util_error_set(&err, UTIL_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (; n < in.set.count; n++) {
-        util_manifest_doc *d = &in.set.docs[n];
-        if ((rc = seal_secret_reseal(&docs[n], d->value, kr, &pub, ns, &err))) {
-            cli_seal__at_doc(&err, &in, d);
-            goto out;
-        }
-    }
-    rc = cli_seal__emit(docs, n, json, &err);
-out:
-    for (size_t i = 0; i < n; i++)
-        json_decref(docs[i]);
-    free(docs);
-    cli_seal__release(&in);
-    seal_keyring_free(kr);
+    rc = cli_seal__transform(&io, false, cli_reseal_doc, &c, &err);
+    seal_keyring_free(c.kr);
     return rc ? cli_seal__fail("reseal", &err) : CLI_OK;
 }

@@ -207,6 +207,17 @@ int cli_seal__opt(int argc, char **argv, int *i, const char *name, const char **
     return 1;
 }
 
+const char **cli_seal__io_opt(cli_seal_io *io, int argc, char **argv, int *i, const char **val)
+{
+    if (cli_seal__opt(argc, argv, i, "-f", val) || cli_seal__opt(argc, argv, i, "--file", val))
+        return &io->file;
+    if (cli_seal__opt(argc, argv, i, "-o", val) || cli_seal__opt(argc, argv, i, "--output", val))
+        return &io->format;
+    if (cli_seal__opt(argc, argv, i, "--namespace", val) || cli_seal__opt(argc, argv, i, "-n", val))
+        return &io->ns;
+    return NULL;
+}
+
 void cli_seal__at_doc(util_error *err, const cli_seal_input *in, const util_manifest_doc *d)
 {
     if (err->source)
@@ -214,6 +225,41 @@ void cli_seal__at_doc(util_error *err, const cli_seal_input *in, const util_mani
     err->source = in->source;
     err->line = d->line;
     err->col = 1;
+}
+
+int cli_seal__transform(const cli_seal_io *io, bool require_docs, cli_seal_doc_fn fn, void *ctx,
+                        util_error *err)
+{
+    cli_seal_input in;
+    json_t **docs = NULL;
+    size_t n = 0;
+    int json;
+    int rc = cli_seal__read(&in, io->file, err);
+    if (rc)
+        goto out;
+    if (require_docs && in.set.count == 0) {
+        rc = util_error_set(err, UTIL_EINVALID, "%s: no Secret in the input", in.source);
+        goto out;
+    }
+    cli_seal__format(&json, io->format, &in);
+    if (!(docs = calloc(in.set.count + 1, sizeof(*docs)))) {
+        rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (; n < in.set.count; n++) {
+        util_manifest_doc *d = &in.set.docs[n];
+        if ((rc = fn(&docs[n], d->value, ctx, err))) {
+            cli_seal__at_doc(err, &in, d);
+            goto out;
+        }
+    }
+    rc = cli_seal__emit(docs, n, json, err);
+out:
+    for (size_t i = 0; i < n; i++)
+        seal_json_free_secret(docs[i]);
+    free(docs);
+    cli_seal__release(&in);
+    return rc;
 }
 
 int cli_seal__fail(const char *verb, const util_error *err)
@@ -246,14 +292,15 @@ static int cli_seal_help(void)
 }
 
 typedef struct cli_seal_opts {
-    const char *pub, *scope, *file, *format, *ns, *merge, *name, *key;
+    cli_seal_io io;
+    const char *pub, *scope, *merge, *name, *key;
     int raw;
 } cli_seal_opts;
 
 static int cli_seal_parse(cli_seal_opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof(*o));
-    o->file = "-";
+    o->io.file = "-";
     for (int i = 1; i < argc; i++) {
         const char **slot = NULL, *v = NULL;
         const char *a = argv[i];
@@ -267,16 +314,9 @@ static int cli_seal_parse(cli_seal_opts *o, int argc, char **argv)
             slot = &o->pub;
         else if (cli_seal__opt(argc, argv, &i, "--scope", &v))
             slot = &o->scope;
-        else if (cli_seal__opt(argc, argv, &i, "-f", &v) ||
-                 cli_seal__opt(argc, argv, &i, "--file", &v))
-            slot = &o->file;
-        else if (cli_seal__opt(argc, argv, &i, "-o", &v) ||
-                 cli_seal__opt(argc, argv, &i, "--output", &v))
-            slot = &o->format;
-        else if (cli_seal__opt(argc, argv, &i, "--namespace", &v) ||
-                 cli_seal__opt(argc, argv, &i, "-n", &v))
-            slot = &o->ns;
-        else if (cli_seal__opt(argc, argv, &i, "--merge-into", &v))
+        else if ((slot = cli_seal__io_opt(&o->io, argc, argv, &i, &v))) {
+            /* -f, -o or -n: the value is stored below */
+        } else if (cli_seal__opt(argc, argv, &i, "--merge-into", &v))
             slot = &o->merge;
         else if (cli_seal__opt(argc, argv, &i, "--name", &v))
             slot = &o->name;
@@ -290,7 +330,7 @@ static int cli_seal_parse(cli_seal_opts *o, int argc, char **argv)
     }
     if (!o->pub)
         return cli_usage("seal", "--pub FILE is required (the public key to seal to)");
-    if (strcmp(o->pub, "-") == 0 && strcmp(o->file, "-") == 0)
+    if (strcmp(o->pub, "-") == 0 && strcmp(o->io.file, "-") == 0)
         return cli_usage("seal", "--pub - and the input both read stdin: give -f FILE");
     return 0;
 }
@@ -303,13 +343,13 @@ static int cli_seal_raw(const cli_seal_opts *o, const seal_pubkey *pub, seal_sco
     util_error err = {0};
     if (scope == SEAL_SCOPE_UNSET)
         scope = SEAL_SCOPE_STRICT;
-    if (scope != SEAL_SCOPE_CLUSTER && !o->ns)
+    if (scope != SEAL_SCOPE_CLUSTER && !o->io.ns)
         return cli_usage("seal", "--raw with scope %s needs --namespace", seal_scope_name(scope));
     if (scope == SEAL_SCOPE_STRICT && (!o->name || !o->key))
         return cli_usage("seal", "--raw with scope strict needs --name and --key (the item)");
-    bool is_stdin = strcmp(o->file, "-") == 0;
-    const char *name = is_stdin ? "<stdin>" : o->file;
-    int fd = is_stdin ? STDIN_FILENO : open(o->file, O_RDONLY | O_CLOEXEC);
+    bool is_stdin = strcmp(o->io.file, "-") == 0;
+    const char *name = is_stdin ? "<stdin>" : o->io.file;
+    int fd = is_stdin ? STDIN_FILENO : open(o->io.file, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         util_error_set(&err, UTIL_EIO, "cannot open '%s': %s", name, strerror(errno));
         return cli_seal__fail("seal", &err);
@@ -330,7 +370,7 @@ static int cli_seal_raw(const cli_seal_opts *o, const seal_pubkey *pub, seal_sco
         rc = util_error_set(&err, UTIL_ELIMIT, "'%s' is over %u bytes (LIMIT_SEALED_VALUE)", name,
                             LIMIT_SEALED_VALUE);
     else
-        rc = seal_sealer_new(&s, pub, scope, o->ns, o->name, o->key, cli_seal__sink_stdout, NULL,
+        rc = seal_sealer_new(&s, pub, scope, o->io.ns, o->name, o->key, cli_seal__sink_stdout, NULL,
                              &err);
     while (!rc) {
         ssize_t n = read(fd, piece, CLI_SEAL_PIECE);
@@ -350,16 +390,6 @@ static int cli_seal_raw(const cli_seal_opts *o, const seal_pubkey *pub, seal_sco
     if (!is_stdin)
         close(fd);
     return rc ? cli_seal__fail("seal", &err) : CLI_OK;
-}
-
-/* Set err's position to the document, so messages read "file:line: item 'x': ...". */
-static void cli_seal_at(util_error *err, const cli_seal_input *in, const util_manifest_doc *d)
-{
-    if (!err->source) {
-        err->source = in->source;
-        err->line = d->line;
-        err->col = 1;
-    }
 }
 
 static int cli_seal_merge(const cli_seal_opts *o, const seal_pubkey *pub, const cli_seal_input *in)
@@ -403,6 +433,18 @@ static int cli_seal_merge(const cli_seal_opts *o, const seal_pubkey *pub, const 
     return CLI_OK;
 }
 
+typedef struct cli_seal_doc {
+    const seal_pubkey *pub;
+    seal_scope scope;
+    const char *ns;
+} cli_seal_doc;
+
+static int cli_seal_doc_seal(json_t **out, const json_t *doc, void *ctx, util_error *err)
+{
+    const cli_seal_doc *sd = ctx;
+    return seal_secret_seal(out, doc, sd->pub, sd->scope, sd->ns, err);
+}
+
 int cli_seal(int argc, char **argv)
 {
     cli_seal_opts o;
@@ -413,8 +455,8 @@ int cli_seal(int argc, char **argv)
     if (o.scope && !seal_scope_parse(&scope, o.scope))
         return cli_usage("seal", "--scope '%s': expected strict, namespace or cluster", o.scope);
     int json;
-    if (!cli_seal__format(&json, o.format, NULL))
-        return cli_usage("seal", "-o '%s': expected yaml or json", o.format);
+    if (!cli_seal__format(&json, o.io.format, NULL))
+        return cli_usage("seal", "-o '%s': expected yaml or json", o.io.format);
     util_error err = {0};
     seal_pubkey pub;
     if (seal_pubkey_load(&pub, o.pub, &err))
@@ -422,40 +464,16 @@ int cli_seal(int argc, char **argv)
     if (o.raw)
         return cli_seal_raw(&o, &pub, scope);
 
-    cli_seal_input in;
-    json_t **docs = NULL;
-    size_t n = 0;
-    if ((rc = cli_seal__read(&in, o.file, &err)))
-        goto out_fail;
     if (o.merge) {
-        rc = cli_seal_merge(&o, &pub, &in);
+        cli_seal_input in;
+        if (cli_seal__read(&in, o.io.file, &err) != 0)
+            rc = cli_seal__fail("seal", &err);
+        else
+            rc = cli_seal_merge(&o, &pub, &in); /* an exit code */
         cli_seal__release(&in);
         return rc;
     }
-    if (in.set.count == 0) {
-        rc = util_error_set(&err, UTIL_EINVALID, "%s: no Secret in the input", in.source);
-        goto out_fail;
-    }
-    cli_seal__format(&json, o.format, &in);
-    docs = calloc(in.set.count, sizeof(*docs));
-    if (!docs) {
-        rc = util_error_set(&err, UTIL_ENOMEM, "out of memory");
-        goto out_fail;
-    }
-    for (; n < in.set.count; n++) {
-        util_manifest_doc *d = &in.set.docs[n];
-        if ((rc = seal_secret_seal(&docs[n], d->value, &pub, scope, o.ns, &err))) {
-            cli_seal_at(&err, &in, d);
-            goto out_fail;
-        }
-    }
-    rc = cli_seal__emit(docs, n, json, &err);
-out_fail:
-    for (size_t i = 0; i < n; i++)
-        json_decref(docs[i]);
-    free(docs);
-    cli_seal__release(&in);
-    if (rc)
-        return cli_seal__fail("seal", &err);
-    return CLI_OK;
+    cli_seal_doc sd = {&pub, scope, o.io.ns};
+    rc = cli_seal__transform(&o.io, true, cli_seal_doc_seal, &sd, &err);
+    return rc ? cli_seal__fail("seal", &err) : CLI_OK;
 }

@@ -14,14 +14,15 @@
 typedef struct cli_unseal_opts {
     const char *keys[CLI_UNSEAL_MAX_KEYS];
     size_t nkeys;
-    const char *file, *format, *ns, *name, *item;
+    cli_seal_io io;
+    const char *name, *item;
     int raw;
 } cli_unseal_opts;
 
 static int cli_unseal_parse(cli_unseal_opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof(*o));
-    o->file = "-";
+    o->io.file = "-";
     for (int i = 1; i < argc; i++) {
         const char **slot = NULL, *v = NULL, *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -43,16 +44,9 @@ static int cli_unseal_parse(cli_unseal_opts *o, int argc, char **argv)
             if (v)
                 o->keys[o->nkeys++] = v;
             slot = &v;
-        } else if (cli_seal__opt(argc, argv, &i, "-f", &v) ||
-                   cli_seal__opt(argc, argv, &i, "--file", &v))
-            slot = &o->file;
-        else if (cli_seal__opt(argc, argv, &i, "-o", &v) ||
-                 cli_seal__opt(argc, argv, &i, "--output", &v))
-            slot = &o->format;
-        else if (cli_seal__opt(argc, argv, &i, "--namespace", &v) ||
-                 cli_seal__opt(argc, argv, &i, "-n", &v))
-            slot = &o->ns;
-        else if (cli_seal__opt(argc, argv, &i, "--name", &v))
+        } else if ((slot = cli_seal__io_opt(&o->io, argc, argv, &i, &v))) {
+            /* -f, -o or -n: the value is stored below */
+        } else if (cli_seal__opt(argc, argv, &i, "--name", &v))
             slot = &o->name;
         else if (cli_seal__opt(argc, argv, &i, "--item", &v))
             slot = &o->item;
@@ -77,15 +71,26 @@ static int cli_unseal_raw(const cli_unseal_opts *o, const seal_keyring *kr)
 {
     util_error err = {0};
     cli_seal_text in;
-    int rc = cli_seal__text_read(&in, o->file, LIMIT_SEALED_VALUE + 64, &err);
+    int rc = cli_seal__text_read(&in, o->io.file, LIMIT_SEALED_VALUE + 64, &err);
     size_t len = in.len;
     while (!rc && len && strchr(" \t\r\n", in.data[len - 1]))
         len--;
     if (!rc)
-        rc = seal_value_unseal_to(kr, o->ns, o->name, o->item, len ? in.data : "", len,
+        rc = seal_value_unseal_to(kr, o->io.ns, o->name, o->item, len ? in.data : "", len,
                                   cli_seal__sink_stdout, NULL, &err);
     cli_seal__text_release(&in);
     return rc ? cli_seal__fail("unseal", &err) : CLI_OK;
+}
+
+typedef struct cli_unseal_ctx {
+    const seal_keyring *kr;
+    const char *ns; /* -n: for Secrets without a namespace */
+} cli_unseal_ctx;
+
+static int cli_unseal_doc(json_t **out, const json_t *doc, void *ctx, util_error *err)
+{
+    const cli_unseal_ctx *c = ctx;
+    return seal_secret_unseal(out, doc, c->kr, c->ns, err);
 }
 
 int cli_unseal(int argc, char **argv)
@@ -95,8 +100,8 @@ int cli_unseal(int argc, char **argv)
     if (rc)
         return rc < 0 ? CLI_OK : rc;
     int json;
-    if (!cli_seal__format(&json, o.format, NULL))
-        return cli_usage("unseal", "-o '%s': expected yaml or json", o.format);
+    if (!cli_seal__format(&json, o.io.format, NULL))
+        return cli_usage("unseal", "-o '%s': expected yaml or json", o.io.format);
     util_error err = {0};
     seal_keyring *kr = NULL;
     if (seal_keyring_load(&kr, o.keys, o.nkeys, &err))
@@ -106,29 +111,8 @@ int cli_unseal(int argc, char **argv)
         seal_keyring_free(kr);
         return rc;
     }
-    cli_seal_input in;
-    json_t **docs = NULL;
-    size_t n = 0;
-    if ((rc = cli_seal__read(&in, o.file, &err)))
-        goto out;
-    cli_seal__format(&json, o.format, &in);
-    if (!(docs = calloc(in.set.count + 1, sizeof(*docs)))) {
-        rc = util_error_set(&err, UTIL_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (; n < in.set.count; n++) {
-        util_manifest_doc *d = &in.set.docs[n];
-        if ((rc = seal_secret_unseal(&docs[n], d->value, kr, o.ns, &err))) {
-            cli_seal__at_doc(&err, &in, d);
-            goto out;
-        }
-    }
-    rc = cli_seal__emit(docs, n, json, &err);
-out:
-    for (size_t i = 0; i < n; i++)
-        seal_json_free_secret(docs[i]);
-    free(docs);
-    cli_seal__release(&in);
+    cli_unseal_ctx c = {kr, o.io.ns};
+    rc = cli_seal__transform(&o.io, false, cli_unseal_doc, &c, &err);
     seal_keyring_free(kr);
     return rc ? cli_seal__fail("unseal", &err) : CLI_OK;
 }

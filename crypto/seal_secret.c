@@ -421,6 +421,32 @@ static void seal_item_take_sealed(seal_item *it, util_buf *sealed)
     util_buf_init(sealed);
 }
 
+/* Seal every item of a plain Secret's items into the object sd (item -> sealed string), each
+ * item's bytes then replaced by its sealed string (for the digest). An item that is already
+ * sealed is refused, the message ending with hint. */
+static int seal_items_seal_into(json_t *sd, seal_items *items, const seal_pubkey *pub,
+                                seal_scope scope, const char *ns, const char *name,
+                                const char *hint, util_error *err)
+{
+    util_buf sealed;
+    util_buf_init(&sealed);
+    int rc = 0;
+    for (size_t i = 0; i < items->n && !rc; i++) {
+        seal_item *it = &items->v[i];
+        if (it->sealed)
+            rc = util_error_set(err, UTIL_EINVALID, "item '%s': already sealed%s", it->key, hint);
+        else if (!(rc = seal_item_seal(&sealed, it, pub, scope, ns, name, it->value.data,
+                                       it->value.len, err))) {
+            if (json_object_set_new(sd, it->key, json_stringn(sealed.data, sealed.len)) != 0)
+                rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
+            else
+                seal_item_take_sealed(it, &sealed);
+        }
+    }
+    util_buf_release(&sealed);
+    return rc;
+}
+
 /* ---- seal ---------------------------------------------------------------------------- */
 
 /* Set label, scope and digest annotation on out (a sealed Secret) and drop the
@@ -450,8 +476,6 @@ int seal_secret_seal(json_t **out, const json_t *secret, const seal_pubkey *pub,
     const char *ns, *name;
     seal_items items = {0};
     json_t *res = NULL, *sd = NULL;
-    util_buf sealed;
-    util_buf_init(&sealed);
     *out = NULL;
     int rc = seal__sodium_init(err);
     if (rc || (rc = seal_secret_place(&ns, &name, secret, ns_arg, err)))
@@ -474,24 +498,11 @@ int seal_secret_seal(json_t **out, const json_t *secret, const seal_pubkey *pub,
         rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
         goto fail;
     }
-    for (size_t i = 0; i < items.n; i++) {
-        seal_item *it = &items.v[i];
-        if (it->sealed) {
-            rc = util_error_set(err, UTIL_EINVALID,
-                                "item '%s': already sealed (use 'sealgate reseal' to change "
-                                "keys, '--merge-into' to add items)",
-                                it->key);
-            goto fail;
-        }
-        if ((rc = seal_item_seal(&sealed, it, pub, scope, ns, name, it->value.data, it->value.len,
-                                 err)))
-            goto fail;
-        if (json_object_set_new(sd, it->key, json_stringn(sealed.data, sealed.len)) != 0) {
-            rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
-            goto fail;
-        }
-        seal_item_take_sealed(it, &sealed);
-    }
+    if ((rc = seal_items_seal_into(sd, &items, pub, scope, ns, name,
+                                   " (use 'sealgate reseal' to change keys, '--merge-into' to "
+                                   "add items)",
+                                   err)))
+        goto fail;
     json_object_set_new(res, "stringData", sd);
     sd = NULL;
     char digest[SEAL_DIGEST_STR_SIZE];
@@ -503,7 +514,6 @@ int seal_secret_seal(json_t **out, const json_t *secret, const seal_pubkey *pub,
 fail:
     json_decref(sd);
     json_decref(res);
-    util_buf_release(&sealed);
     seal_items_release(&items);
     return rc;
 }
@@ -712,8 +722,6 @@ int seal_secret_merge(json_t **out, const json_t *sealed_secret, const json_t *s
     seal_items items = {0}, all = {0};
     seal_scope scope;
     json_t *res = NULL;
-    util_buf sealed;
-    util_buf_init(&sealed);
     *out = NULL;
     int rc = seal__sodium_init(err);
     if (rc || (rc = seal_secret_place(&ns, &name, sealed_secret, NULL, err)) ||
@@ -733,21 +741,10 @@ int seal_secret_merge(json_t **out, const json_t *sealed_secret, const json_t *s
         rc = util_error_set(err, UTIL_EINVALID, "stringData of the sealed Secret is not a map");
         goto fail;
     }
-    for (size_t i = 0; i < items.n; i++) {
-        const seal_item *it = &items.v[i];
-        if (it->sealed) {
-            rc = util_error_set(err, UTIL_EINVALID, "item '%s': already sealed", it->key);
-            goto fail;
-        }
-        if ((rc = seal_item_seal(&sealed, it, pub, scope, ns, name, it->value.data, it->value.len,
-                                 err)))
-            goto fail;
-        if (json_object_set_new(sd, it->key, json_stringn(sealed.data, sealed.len)) != 0) {
-            rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
-            goto fail;
-        }
-        seal_json_del2(res, "data", it->key);
-    }
+    if ((rc = seal_items_seal_into(sd, &items, pub, scope, ns, name, "", err)))
+        goto fail;
+    for (size_t i = 0; i < items.n; i++) /* an item of the same name under data is replaced */
+        seal_json_del2(res, "data", items.v[i].key);
     if ((rc = seal_items_collect(&all, res, err)))
         goto fail;
     char digest[SEAL_DIGEST_STR_SIZE];
@@ -758,7 +755,6 @@ int seal_secret_merge(json_t **out, const json_t *sealed_secret, const json_t *s
     res = NULL;
 fail:
     json_decref(res);
-    util_buf_release(&sealed);
     seal_items_release(&items);
     seal_items_release(&all);
     return rc;
