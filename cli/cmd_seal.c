@@ -3,6 +3,7 @@
  * output helpers the other sealing verbs share (cli.h). Format: docs/sealing.md. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -364,11 +365,13 @@ static int cli_seal_raw(const cli_seal_opts *o, const seal_pubkey *pub, seal_sco
         rc = util_error_set(&err, UTIL_EIO, "cannot read '%s': %s", name, strerror(errno));
     else if (S_ISDIR(st.st_mode))
         rc = util_error_set(&err, UTIL_EIO, "cannot read '%s': is a folder", name);
-    else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > LIMIT_SEALED_VALUE)
+    else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > seal_value_max_plain())
         /* Known before any output: refused whole. (A pipe over the limit fails mid-way;
          * what was written then has no tag and unseals as nothing.) */
-        rc = util_error_set(&err, UTIL_ELIMIT, "'%s' is over %u bytes (LIMIT_SEALED_VALUE)", name,
-                            LIMIT_SEALED_VALUE);
+        rc = util_error_set(&err, UTIL_ELIMIT,
+                            "'%s' holds %jd bytes, over the sealed-value limit (%zu bytes, "
+                            "limits.h LIMIT_SEALED_VALUE)",
+                            name, (intmax_t)st.st_size, seal_value_max_plain());
     else
         rc = seal_sealer_new(&s, pub, scope, o->io.ns, o->name, o->key, cli_seal__sink_stdout, NULL,
                              &err);

@@ -98,6 +98,10 @@ int seal_value_seal(util_buf *out, const seal_pubkey *pub, seal_scope scope, con
                     const char *name, const char *item, const void *plain, size_t len,
                     util_error *err) UTIL_WUR;
 
+/* The largest plaintext a sealed value holds: its sealed string stays within
+ * LIMIT_SEALED_VALUE (limits.h). */
+size_t seal_value_max_plain(void);
+
 /* Unseal the sealed string sealed[0..len) for use in ns/name/item, appending the plaintext
  * to out (initialised by the caller; the caller wipes it: util_buf_release_secret). On
  * failure nothing is appended and err says why: SEAL_ENOTSEALED, SEAL_ETRUNCATED,

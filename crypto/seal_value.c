@@ -158,8 +158,7 @@ static int seal_check_place(seal_scope scope, const char *ns, const char *name, 
     return 0;
 }
 
-/* Largest plaintext whose sealed string stays within LIMIT_SEALED_VALUE. */
-static size_t seal_max_plain(void)
+size_t seal_value_max_plain(void)
 {
     return (LIMIT_SEALED_VALUE - SEAL_PREFIX_LEN) / 4 * 3 - SEAL_MIN_SIZE;
 }
@@ -261,11 +260,11 @@ int seal__value_seal_with(util_buf *out, const seal_pubkey *pub, seal_scope scop
     int rc = seal__sodium_init(err);
     if (rc || (rc = seal_check_place(scope, ns, name, item, err)))
         return rc;
-    if (len > seal_max_plain())
+    if (len > seal_value_max_plain())
         return util_error_set(err, UTIL_ELIMIT,
                               "value of %zu bytes is over the sealed-value limit (%zu bytes, "
                               "limits.h LIMIT_SEALED_VALUE)",
-                              len, seal_max_plain());
+                              len, seal_value_max_plain());
     size_t bin_len = SEAL_HDR_SIZE + len + SEAL_TAG_SIZE;
     uint8_t *bin = malloc(bin_len);
     if (!bin)
@@ -735,11 +734,11 @@ int seal_sealer_new(seal_sealer **out, const seal_pubkey *pub, seal_scope scope,
 int seal_sealer_update(seal_sealer *s, const void *plain, size_t len, util_error *err)
 {
     const uint8_t *p = plain;
-    if (len > seal_max_plain() - s->total)
+    if (len > seal_value_max_plain() - s->total)
         return util_error_set(err, UTIL_ELIMIT,
                               "value of at least %zu bytes is over the sealed-value limit "
                               "(%zu bytes, limits.h LIMIT_SEALED_VALUE)",
-                              s->total + len, seal_max_plain());
+                              s->total + len, seal_value_max_plain());
     s->total += len;
     while (len) {
         size_t n = len < sizeof(s->ct) ? len : sizeof(s->ct);
