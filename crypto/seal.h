@@ -149,8 +149,8 @@ int seal_sealer_final(seal_sealer *s, util_error *err) UTIL_WUR;
 void seal_sealer_free(seal_sealer *s);
 
 /* Unseal sealed[0..len) for use in ns/name/item as seal_value_unseal does, handing the
- * plaintext to sink in pieces (the sink owns what it does with them; each piece is wiped
- * after the call). The value is authenticated in full before the first piece goes out, so
+ * plaintext to sink in pieces (borrowed for the call; they pass through one locked buffer,
+ * wiped when this returns). The value is authenticated in full before the first piece goes out, so
  * on failure the sink has seen nothing. Errors as seal_value_unseal's. */
 int seal_value_unseal_to(const seal_keyring *kr, const char *ns, const char *name, const char *item,
                          const char *sealed, size_t len, seal_sink sink, void *ctx,
