@@ -263,6 +263,14 @@ static int seal_secret_place(const char **ns_out, const char **name_out, const j
     json_t *md = json_object_get(secret, "metadata");
     if (md && !json_is_object(md))
         return util_error_set(err, UTIL_EINVALID, "metadata is not a map");
+    /* A namespace or name that is there but not a string would be skipped here and kept in
+     * the output, which then unseals nowhere (found by fuzz_sealed_secret). */
+    static const char *const fields[] = {"namespace", "name"};
+    for (int i = 0; i < 2; i++) {
+        json_t *v = json_object_get(md, fields[i]);
+        if (v && !json_is_string(v) && !json_is_null(v))
+            return util_error_set(err, UTIL_EINVALID, "metadata.%s is not a string", fields[i]);
+    }
     const char *ns = util_json_str(md, "namespace");
     if (ns && !*ns)
         ns = NULL;

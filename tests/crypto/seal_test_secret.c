@@ -348,6 +348,14 @@ static void test_secret_errors(void)
     CHECK(strstr(err.msg, "sealed for scope cluster") != NULL);
     json_decref(out);
     json_decref(nons);
+    /* metadata.namespace that is a map: refused, not sealed for --namespace and kept as it
+     * was (the result unsealed nowhere; found by fuzz_sealed_secret). */
+    json_t *nsmap =
+        json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:s}}", "apiVersion", "v1", "kind", "Secret",
+                  "metadata", "name", "db", "namespace", "a", "b", "stringData", "k", PLAIN);
+    CHECK_INT(seal_secret_seal(&out, nsmap, &pub, SEAL_SCOPE_UNSET, "fuzz", &err), UTIL_EINVALID);
+    CHECK(strstr(err.msg, "metadata.namespace is not a string") != NULL);
+    json_decref(nsmap);
 }
 
 static void test_merge(void)
