@@ -234,7 +234,7 @@ int cli_seal__transform(const cli_seal_io *io, bool require_docs, cli_seal_doc_f
     cli_seal_input in;
     json_t **docs = NULL;
     size_t n = 0;
-    int json;
+    int json = 0;
     int rc = cli_seal__read(&in, io->file, err);
     if (rc)
         goto out;
