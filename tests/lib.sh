@@ -22,6 +22,17 @@ expect_eq() { if [ "$1" == "$2" ]; then pass; else fail "$3: got '$1', expected 
 # expect_contains HAYSTACK NEEDLE WHAT
 expect_contains() { if [[ "$1" == *"$2"* ]]; then pass; else fail "$3: '$2' not in: $1"; fi; }
 expect_not_contains() { if [[ "$1" != *"$2"* ]]; then pass; else fail "$3: '$2' unexpectedly in: $1"; fi; }
+# isolate_git: real git and gpg, kept from the user's settings: HOME, GNUPGHOME and git's
+# global config under $T, Alice as author and committer, branch main; the gpg-agent the test
+# starts is stopped with it.
+isolate_git() {
+    export HOME=$T GNUPGHOME=$T/gnupg GIT_CONFIG_NOSYSTEM=1
+    export GIT_AUTHOR_NAME=Alice GIT_AUTHOR_EMAIL=alice@example.com
+    export GIT_COMMITTER_NAME=Alice GIT_COMMITTER_EMAIL=alice@example.com
+    mkdir -m 700 "$GNUPGHOME"
+    defer "gpgconf --kill all >/dev/null 2>&1"
+    git config --global init.defaultBranch main
+}
 # expect_metric_min METRICS 'name{labels}' MIN WHAT: a Prometheus sample is at least MIN. A
 # counter a watcher and a signal may both bump is checked this way, not for an exact value.
 expect_metric_min() {

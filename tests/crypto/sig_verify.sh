@@ -5,12 +5,7 @@
 # ed25519/RSA/ECDSA and OpenPGP RSA/Ed25519 keys) verified by the tag object's own signature.
 source "$SEALGATE_SOURCE_DIR/tests/lib.sh"
 
-export HOME=$T GNUPGHOME=$T/gnupg GIT_CONFIG_NOSYSTEM=1
-export GIT_AUTHOR_NAME=Alice GIT_AUTHOR_EMAIL=alice@example.com
-export GIT_COMMITTER_NAME=Alice GIT_COMMITTER_EMAIL=alice@example.com
-mkdir -m 700 "$GNUPGHOME"
-defer "gpgconf --kill all >/dev/null 2>&1" # the gpg-agent this test started
-git config --global init.defaultBranch main
+isolate_git
 git config --global gpg.ssh.allowedSignersFile "$T/allowed_all"
 TOOL=$SEALGATE_BUILD_DIR/tests/crypto/sig_tool
 R=$T/repo

@@ -12,13 +12,7 @@ API=("$PY" "$E2E/apiserver.py")
 started=$(date +%s)
 step() { echo "== step $1 ($(($(date +%s) - started))s)"; }
 
-# Real tools, isolated from the user's settings; gpg's agent lives and dies with the test.
-export HOME=$T GNUPGHOME=$T/gnupg GIT_CONFIG_NOSYSTEM=1
-export GIT_AUTHOR_NAME=Alice GIT_AUTHOR_EMAIL=alice@example.com
-export GIT_COMMITTER_NAME=Alice GIT_COMMITTER_EMAIL=alice@example.com
-mkdir -m 700 "$GNUPGHOME"
-defer "gpgconf --kill gpg-agent"
-git config --global init.defaultBranch main
+isolate_git
 git config --global advice.detachedHead false
 
 # ---- keys: two trusted signers (SSH and OpenPGP), one stranger, a sealing key pair ----------

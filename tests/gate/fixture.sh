@@ -1,13 +1,7 @@
 # fixture.sh: the config repo both gate.sh and audit.sh use, made with real tools in $T:
 # an SSH key and an OpenPGP key (both trusted), a stranger's SSH key, a sealing key pair, and
 # a repo whose first commit is SSH-signed and whose second is gpg-signed.
-export HOME=$T GNUPGHOME=$T/gnupg GIT_CONFIG_NOSYSTEM=1
-export GIT_AUTHOR_NAME=Alice GIT_AUTHOR_EMAIL=alice@example.com
-export GIT_COMMITTER_NAME=Alice GIT_COMMITTER_EMAIL=alice@example.com
-mkdir -m 700 "$GNUPGHOME"
-# gpg starts an agent for the keys below: stop it with the test.
-defer "gpgconf --kill gpg-agent"
-git config --global init.defaultBranch main
+isolate_git
 git config --global gpg.ssh.allowedSignersFile "$T/allowed"
 
 ssh-keygen -q -t ed25519 -N '' -C alice -f "$T/alice"
