@@ -457,6 +457,14 @@ static int seal_items_seal_into(json_t *sd, seal_items *items, const seal_pubkey
 
 /* ---- seal ---------------------------------------------------------------------------- */
 
+/* Whether metadata names a namespace: null and "" are no namespace, as for the apiserver
+ * (found by fuzz_sealed_secret: `namespace: null` kept in the output unsealed nowhere). */
+static bool seal_has_namespace(const json_t *md)
+{
+    const char *ns = util_json_str(md, "namespace");
+    return ns && *ns;
+}
+
 /* Set label, scope and digest annotation on out (a sealed Secret) and drop the
  * last-applied annotation, which would carry plaintext. */
 static int seal_mark(json_t *out, seal_scope scope, const char *ns, const char *digest,
@@ -468,8 +476,7 @@ static int seal_mark(json_t *out, seal_scope scope, const char *ns, const char *
     if (!labels || !ann)
         return util_error_set(err, UTIL_EINVALID, "metadata, labels or annotations not a map");
     json_object_del(ann, SEAL_LAST_APPLIED);
-    if (ns && !json_object_get(md, "namespace") &&
-        json_object_set_new(md, "namespace", json_string(ns)) != 0)
+    if (ns && !seal_has_namespace(md) && json_object_set_new(md, "namespace", json_string(ns)) != 0)
         return util_error_set(err, UTIL_ENOMEM, "out of memory");
     if (json_object_set_new(labels, SEAL_LABEL, json_string("true")) != 0 ||
         json_object_set_new(ann, SEAL_ANNOTATION_SCOPE, json_string(seal_scope_name(scope))) != 0 ||
@@ -563,7 +570,7 @@ int seal_secret_unseal(json_t **out, const json_t *sealed_secret, const seal_key
     seal_json_del2(md, "labels", SEAL_LABEL);
     seal_json_del2(md, "annotations", SEAL_ANNOTATION_SCOPE);
     seal_json_del2(md, "annotations", SEAL_ANNOTATION_DIGEST);
-    if (o.ns && json_is_object(md) && !json_object_get(md, "namespace"))
+    if (o.ns && json_is_object(md) && !seal_has_namespace(md))
         json_object_set_new(md, "namespace", json_string(o.ns));
     *out = res;
     res = NULL;

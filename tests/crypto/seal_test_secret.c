@@ -356,6 +356,16 @@ static void test_secret_errors(void)
     CHECK_INT(seal_secret_seal(&out, nsmap, &pub, SEAL_SCOPE_UNSET, "fuzz", &err), UTIL_EINVALID);
     CHECK(strstr(err.msg, "metadata.namespace is not a string") != NULL);
     json_decref(nsmap);
+    /* namespace: null is no namespace: the one given takes its place in the output. */
+    json_t *nsnull =
+        json_pack("{s:s, s:s, s:{s:s, s:n}, s:{s:s}}", "apiVersion", "v1", "kind", "Secret",
+                  "metadata", "name", "db", "namespace", "stringData", "k", PLAIN);
+    CHECK_INT(seal_secret_seal(&out, nsnull, &pub, SEAL_SCOPE_UNSET, "given", &err), 0);
+    CHECK_STR(util_json_str(util_json_path(out, "metadata"), "namespace"), "given");
+    CHECK_INT(seal_secret_unseal(&back, out, kr, "given", &err), 0);
+    json_decref(back);
+    json_decref(out);
+    json_decref(nsnull);
 }
 
 static void test_merge(void)
