@@ -101,15 +101,21 @@ static int open_repo(git_repository **out, const char *repo, char *tmpdir, size_
         tmpdir[0] = '\0';
         return cli_usage("verify", "cannot make a temporary folder: %s", strerror(errno));
     }
-    /* An anonymous remote and a fetch of every branch and tag, rather than git_clone: libgit2
-     * 1.5 leaks regex match data when it writes a named remote into the config. */
+    /* An anonymous remote and a fetch of every branch and tag, rather than git_clone, and
+     * url.*.insteadOf skipped: libgit2 1.5 leaks regex match data when it writes a named remote
+     * into the config and when it looks insteadOf up. The URL given is the one fetched. */
     git_remote *remote = NULL;
+    git_remote_create_options ropts;
+    git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+    ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
     git_buf head = {0};
     char *specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
     git_strarray refspecs = {specs, 2};
     int rc = git_repository_init(out, tmpdir, 1);
-    if (rc == 0)
-        rc = git_remote_create_anonymous(&remote, *out, repo);
+    if (rc == 0) {
+        ropts.repository = *out;
+        rc = git_remote_create_with_opts(&remote, repo, &ropts);
+    }
     if (rc == 0)
         rc = git_remote_fetch(remote, &refspecs, NULL, NULL);
     if (rc == 0) {
