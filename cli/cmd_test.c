@@ -230,15 +230,10 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The ids of findings with action a, sorted and unique, as "[x, y]". */
-static void ids_of(char *out, size_t size, const pol_finding *f, size_t n, const bool *own,
-                   pol_action a)
+/* ids (k of them, reordered here) sorted and unique, as "[x, y]". */
+static void format_ids(char *out, size_t size, const char **ids, size_t k)
 {
-    const char *ids[256];
-    size_t k = 0, len = 0;
-    for (size_t i = 0; i < n && k < 256; i++)
-        if (own[i] && f[i].action == a)
-            ids[k++] = f[i].rule_id;
+    size_t len = 0;
     qsort(ids, k, sizeof(*ids), cmp_str);
     len += (size_t)snprintf(out, size, "[");
     for (size_t i = 0; i < k && len < size; i++) {
@@ -250,22 +245,26 @@ static void ids_of(char *out, size_t size, const pol_finding *f, size_t n, const
         snprintf(out + len, size - len, "]");
 }
 
+/* The ids of findings with action a, as format_ids writes them. */
+static void ids_of(char *out, size_t size, const pol_finding *f, size_t n, const bool *own,
+                   pol_action a)
+{
+    const char *ids[256];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 256; i++)
+        if (own[i] && f[i].action == a)
+            ids[k++] = f[i].rule_id;
+    format_ids(out, size, ids, k);
+}
+
 static void expected_ids(char *out, size_t size, const json_t *list)
 {
     const char *ids[256];
-    size_t k = 0, len = 0;
+    size_t k = 0;
     for (size_t i = 0; i < json_array_size(list) && k < 256; i++)
         if (json_is_string(json_array_get(list, i)))
             ids[k++] = json_string_value(json_array_get(list, i));
-    qsort(ids, k, sizeof(*ids), cmp_str);
-    len += (size_t)snprintf(out, size, "[");
-    for (size_t i = 0; i < k && len < size; i++) {
-        if (i && strcmp(ids[i], ids[i - 1]) == 0)
-            continue;
-        len += (size_t)snprintf(out + len, size - len, "%s%s", len > 1 ? ", " : "", ids[i]);
-    }
-    if (len < size)
-        snprintf(out + len, size - len, "]");
+    format_ids(out, size, ids, k);
 }
 
 static void list_findings(why *w, const pol_finding *f, size_t n, const bool *own)
