@@ -4,11 +4,7 @@
 . "$SEALGATE_SOURCE_DIR/tests/lib.sh"
 . "$SEALGATE_SOURCE_DIR/tests/admission/server_lib.sh"
 
-make_ca "$T/pki"
-make_cert "$T/pki" server localhost serverAuth
-CA="$T/pki/ca.crt"
-PORT=$(free_port)
-URL="https://127.0.0.1:$PORT"
+server_pki
 mkdir -p "$T/rules/test"
 cat >"$T/rules/test/pods.rules" <<'RULES'
 rule privileged "containers are not privileged"

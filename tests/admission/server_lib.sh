@@ -23,6 +23,16 @@ make_cert() {
         -out "$d/$n.crt" -days 2 -extfile "$d/$n.ext" 2>/dev/null
 }
 
+# server_pki: a CA and a server pair for 127.0.0.1/localhost in $T/pki, and the $CA, $PORT and
+# $URL the helpers below and the tests use.
+server_pki() {
+    make_ca "$T/pki"
+    make_cert "$T/pki" server localhost serverAuth
+    export CA="$T/pki/ca.crt"
+    PORT=$(free_port)
+    export URL="https://127.0.0.1:$PORT"
+}
+
 # start_server CONFIG LOG: run `sealgate serve` in the background ($SERVER_PID) and wait until
 # /healthz answers over TLS verified with $CA. $SEALGATE_WRAP (e.g. valgrind and its options, as
 # the `valgrind` ctest label sets it) runs the server under that command, given more time to start

@@ -5,11 +5,7 @@
 . "$SEALGATE_SOURCE_DIR/tests/lib.sh"
 . "$SEALGATE_SOURCE_DIR/tests/admission/server_lib.sh"
 
-make_ca "$T/pki"
-make_cert "$T/pki" server localhost serverAuth
-export CA="$T/pki/ca.crt"
-PORT=$(free_port)
-export URL="https://127.0.0.1:$PORT"
+server_pki
 # The fuzzers' sealing key: private bytes all 0x11, so their sealed seeds unseal here too.
 export FUZZ_KEY="$T/fuzz.key"
 printf 'sealgate-private-key-v1 1700000000 %s\n' \
