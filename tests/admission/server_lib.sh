@@ -33,6 +33,16 @@ server_pki() {
     export URL="https://127.0.0.1:$PORT"
 }
 
+# wait_readyz PATTERN [TRIES]: poll /readyz every 0.1 s (100 times by default) until its body
+# matches PATTERN (grep); the caller asserts on /readyz afterwards.
+wait_readyz() {
+    local i
+    for i in $(seq 1 "${2:-100}"); do
+        curl -s --cacert "$CA" "$URL/readyz" | grep -q -- "$1" && return 0
+        sleep 0.1
+    done
+}
+
 # start_server CONFIG LOG: run `sealgate serve` in the background ($SERVER_PID) and wait until
 # /healthz answers over TLS verified with $CA. $SEALGATE_WRAP (e.g. valgrind and its options, as
 # the `valgrind` ctest label sets it) runs the server under that command, given more time to start

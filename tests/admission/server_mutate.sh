@@ -19,10 +19,7 @@ CA="$T/state/tls.crt"
 sed -e "s/^listen: .*/listen: 127.0.0.1:$PORT/" "$DEMO_CONFIG" >"$T/config.yaml"
 echo "stateDir: $T/state" >>"$T/config.yaml"
 start_server "$T/config.yaml" "$T/server.log"
-for i in $(seq 1 100); do
-    curl -s --cacert "$CA" "$URL/readyz" | grep -q '"status": "ready"' && break
-    sleep 0.1
-done
+wait_readyz '"status": "ready"' 100
 
 post /mutate "$T/mutate.json"
 expect_eq "$code" "200" "/mutate: status"

@@ -17,10 +17,7 @@ echo "stateDir: $T/state" >>"$T/config.yaml"
 printf 'ghp_%s\n' "$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$T/git-token"
 export SEALGATE_GIT_TOKEN_FILE="$T/git-token" SEALGATE_GIT_SSH_KEY="$T/no-such-key"
 start_server "$T/config.yaml" "$T/server.log"
-for i in $(seq 1 100); do
-    curl -s --cacert "$CA" "$URL/readyz" | grep -q '"status": "ready"' && break
-    sleep 0.1
-done
+wait_readyz '"status": "ready"' 100
 ready=$(curl -s --cacert "$CA" "$URL/readyz")
 expect_contains "$ready" '"status": "ready"' "ready once the commit is accepted"
 expect_contains "$ready" "\"commit\": \"$DEMO_COMMIT\"" "/readyz names the accepted commit"
@@ -62,10 +59,7 @@ expect_contains "$(curl -s --cacert "$CA" "$URL/metrics")" 'sealgate_denials_tot
 # An unsigned commit: refused; the accepted commit stays in force.
 echo "# hand edit" >>"$DEMO_REPO/clusters/demo/web.yaml"
 git -C "$DEMO_REPO" -c user.name=x -c user.email=x@example.com -c commit.gpgsign=false commit -qam "unsigned edit"
-for i in $(seq 1 60); do
-    curl -s --cacert "$CA" "$URL/readyz" | grep -q '"error"' && break
-    sleep 0.1
-done
+wait_readyz '"error"' 60
 ready=$(curl -s --cacert "$CA" "$URL/readyz")
 expect_contains "$ready" '"error"' "/readyz reports the refused commit"
 expect_contains "$ready" "\"commit\": \"$DEMO_COMMIT\"" "the signed commit stays in force"

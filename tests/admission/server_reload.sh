@@ -46,10 +46,7 @@ rule latest "no latest"
   deny when some c in pod.allContainers: (c.image like "*:latest"
 RULES
 kill -HUP "$SERVER_PID"
-for i in $(seq 1 50); do
-    curl -s --cacert "$CA" "$URL/readyz" | grep -q '"error"' && break
-    sleep 0.1
-done
+wait_readyz '"error"' 50
 ready=$(curl -s --cacert "$CA" "$URL/readyz")
 expect_contains "$ready" "broken.rules:4:1: expected ')' to close '(' at 3:42" "/readyz shows the error with file:line:col"
 expect_contains "$(cat "$T/server.log")" "broken.rules:4:1: expected" "the log names file:line:col"
