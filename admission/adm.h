@@ -106,6 +106,7 @@ typedef struct adm_request {
     json_t *object, *old_object;         /* NULL when absent or JSON null */
     json_t *user_info;                   /* NULL when absent */
     bool dry_run;
+    bool scoped; /* decoded inside a util_json_scope, which frees the tree */
 } adm_request;
 
 /* Decode an AdmissionReview v1 body: util_json_decode (depth pre-scan, then JSON), shape checks.

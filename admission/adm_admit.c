@@ -163,14 +163,17 @@ static int admit_mutate(const adm__engine *eng, const adm_request *req, adm_resp
         return admit_mutate_deny(eng, req, res, e.msg);
     if (patch == NULL)
         return ADM__V_ALLOWED;
-    char *text = json_dumps(patch, JSON_COMPACT);
+    /* The patch holds the unsealed values: written once into a buffer of the exact size, so
+     * no copy is left behind by a buffer that grew. */
+    size_t len = json_dumpb(patch, NULL, 0, JSON_COMPACT);
+    int rc = len ? util_buf_reserve(&res->patch, len) : UTIL_ENOMEM;
+    if (rc == 0 && json_dumpb(patch, res->patch.data + res->patch.len, len, JSON_COMPACT) == len) {
+        res->patch.len += len;
+        res->patch.data[res->patch.len] = '\0';
+    } else if (rc == 0) {
+        rc = UTIL_ENOMEM;
+    }
     seal_json_free_secret(patch);
-    if (text == NULL)
-        return util_error_set(err, UTIL_ENOMEM, "out of memory");
-    size_t len = strlen(text);
-    int rc = util_buf_append(&res->patch, text, len);
-    OPENSSL_cleanse(text, len); /* the patch holds the unsealed values */
-    free(text);
     if (rc < 0)
         return util_error_set(err, rc, "out of memory");
     return ADM__V_ALLOWED;

@@ -42,13 +42,13 @@ void adm__log(adm_log_level min, adm_log_level level, json_t *fields, const char
         json_object_update(line, fields);
         json_decref(fields);
     }
-    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    util_buf text;
+    util_buf_init(&text);
+    int rc = util_json_dump(&text, line, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(line);
-    if (text == NULL)
-        return;
-    size_t len = strlen(text);
-    text[len] = '\n'; /* replaces the NUL; written by length below */
-    fwrite(text, 1, len + 1, stderr);
-    fflush(stderr);
-    free(text);
+    if (rc == 0 && util_buf_append(&text, "\n", 1) == 0) {
+        fwrite(text.data, 1, text.len, stderr); /* one write per line keeps lines whole */
+        fflush(stderr);
+    }
+    util_buf_release(&text);
 }

@@ -137,6 +137,7 @@ int adm_request_decode(adm_request *out, const char *body, size_t len, unsigned 
     if ((rc = review_check_envelope(root, err)) < 0)
         goto out_free_root;
     out->root = root;
+    out->scoped = util_json_in_scope();
     out->request = json_object_get(root, "request");
     if ((rc = review_fill(out, err)) < 0)
         goto out_free_root;
@@ -152,7 +153,8 @@ void adm_request_release(adm_request *req)
 {
     if (req == NULL)
         return;
-    json_decref(req->root);
+    if (!req->scoped)
+        json_decref(req->root);
     memset(req, 0, sizeof *req);
 }
 
@@ -399,12 +401,8 @@ int adm_response_render(util_buf *out, const adm_response *res, bool with_patch)
                              "response", response);
     if (root == NULL)
         goto out_free;
-    char *text = json_dumps(root, JSON_COMPACT);
+    rc = util_json_dump(out, root, JSON_COMPACT);
     json_decref(root);
-    if (text == NULL)
-        goto out_free;
-    rc = util_buf_puts(out, text);
-    free(text);
 
 out_free:
     json_decref(response);

@@ -198,23 +198,28 @@ static const char *srv_reason(unsigned status)
 }
 
 /* An error answer: a metav1.Status, as the apiserver's own errors read. */
+/* Send doc's text and a newline; takes doc (NULL: out of memory, the connection is dropped). */
+static enum MHD_Result srv_send_json(adm_server *srv, struct MHD_Connection *conn, unsigned status,
+                                     json_t *doc, size_t flags)
+{
+    util_buf body;
+    util_buf_init(&body);
+    int rc = doc ? util_json_dump(&body, doc, flags) : UTIL_ENOMEM;
+    json_decref(doc);
+    if (rc < 0 || util_buf_puts(&body, "\n") < 0) {
+        util_buf_release(&body);
+        return MHD_NO;
+    }
+    return srv_send(srv, conn, status, "application/json", &body);
+}
+
 static enum MHD_Result srv_send_error(adm_server *srv, struct MHD_Connection *conn, unsigned status,
                                       const char *msg)
 {
     json_t *st = json_pack("{s:s, s:s, s:s, s:s%, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
                            "status", "Failure", "message", msg, strlen(msg), "reason",
                            srv_reason(status), "code", (int)status);
-    util_buf body;
-    util_buf_init(&body);
-    char *text = st ? json_dumps(st, JSON_COMPACT) : NULL;
-    json_decref(st);
-    if (text == NULL || util_buf_puts(&body, text) < 0 || util_buf_puts(&body, "\n") < 0) {
-        free(text);
-        util_buf_release(&body);
-        return MHD_NO;
-    }
-    free(text);
-    return srv_send(srv, conn, status, "application/json", &body);
+    return srv_send_json(srv, conn, status, st, JSON_COMPACT);
 }
 
 /* ---- endpoints ------------------------------------------------------------------------- */
@@ -238,17 +243,7 @@ static enum MHD_Result srv_readyz(adm_server *srv, struct MHD_Connection *conn)
                             srv->cfg->source ? srv->cfg->source : "embedded default", "tls", tls,
                             "rules", rules, "sealing", "keys", srv->keys != NULL, "count",
                             srv->keys ? (int)seal_keyring_count(srv->keys) : 0, "provenance", prov);
-    char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
-    json_decref(doc);
-    util_buf body;
-    util_buf_init(&body);
-    if (text == NULL || util_buf_puts(&body, text) < 0 || util_buf_puts(&body, "\n") < 0) {
-        free(text);
-        util_buf_release(&body);
-        return MHD_NO;
-    }
-    free(text);
-    return srv_send(srv, conn, ready ? 200 : 503, "application/json", &body);
+    return srv_send_json(srv, conn, ready ? 200 : 503, doc, JSON_INDENT(2));
 }
 
 static enum MHD_Result srv_metrics(adm_server *srv, struct MHD_Connection *conn)
@@ -280,10 +275,13 @@ static enum MHD_Result srv_admit(adm_server *srv, struct MHD_Connection *conn, s
     util_error err;
     util_error_clear(&err);
     adm_request req;
+    util_json_scope scope; /* every JSON value of this request lives and dies in it */
+    util_json_scope_begin(&scope, r->body.len);
     if (adm_request_decode(&req, r->body.data ? r->body.data : "", r->body.len,
                            srv->cfg->limits.depth, &err) < 0) {
         srv_log_error(srv, epname, NULL, 400, err.msg);
         adm__metrics_request(srv->metrics, ep, NULL, ADM__V_ERROR, util_now_ns() - r->t0);
+        util_json_scope_end(&scope);
         return srv_send_error(srv, conn, 400, err.msg);
     }
     util_arena arena;
@@ -309,6 +307,7 @@ static enum MHD_Result srv_admit(adm_server *srv, struct MHD_Connection *conn, s
     adm_response_release(&res);
     util_arena_release(&arena);
     adm_request_release(&req);
+    util_json_scope_end(&scope);
     return out;
 }
 
@@ -515,6 +514,8 @@ static unsigned srv_cores(void)
 
 int adm_server_new(adm_server **out, const adm_config *cfg, util_error *err)
 {
+    /* Before the worker, sync and reload threads exist: the JSON libraries' hooks are globals. */
+    util_json_init();
     adm_server *srv = calloc(1, sizeof *srv);
     if (srv == NULL)
         return util_error_set(err, UTIL_ENOMEM, "out of memory");

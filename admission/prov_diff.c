@@ -680,12 +680,13 @@ int prov_diff(prov_difference *out, const json_t *declared, const json_t *live,
 /* A value for a message: JSON, cut at 80 bytes. */
 static const char *show(const json_t *v, util_arena *arena)
 {
-    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    if (!s)
-        return "?";
-    size_t n = strlen(s);
-    const char *r = n > 80 ? util_arena_printf(arena, "%.77s...", s) : util_arena_strdup(arena, s);
-    free(s);
+    util_buf s;
+    util_buf_init(&s);
+    const char *r = NULL;
+    if (util_json_dump(&s, v, JSON_ENCODE_ANY | JSON_COMPACT) == 0)
+        r = s.len > 80 ? util_arena_printf(arena, "%.77s...", s.data)
+                       : util_arena_strndup(arena, s.data, s.len);
+    util_buf_release(&s);
     return r ? r : "?";
 }
 

@@ -101,9 +101,16 @@ typedef struct util_arena {
     util_arena_block *head; /* newest block first */
     size_t block_size;      /* size of ordinary blocks */
     size_t used;            /* bytes handed out since init or the last reset */
+    bool pooled;            /* carve from blocks even with SEALGATE_ARENA_MALLOC */
 } util_arena;
 
 void util_arena_init(util_arena *a, size_t block_size);
+/* An arena that always carves from shared blocks, in every build: for memory a library
+ * allocates through hooks, where a block per allocation would make util_arena_owns slow. */
+void util_arena_init_pooled(util_arena *a, size_t block_size);
+/* Whether p points into memory this arena handed out. Walks the blocks: meant for pooled
+ * arenas, which have few. */
+bool util_arena_owns(const util_arena *a, const void *p);
 /* Memory aligned for any type, valid until reset or release; NULL when out of memory. */
 void *util_arena_alloc(util_arena *a, size_t size);
 void *util_arena_calloc(util_arena *a, size_t count, size_t size);
@@ -113,6 +120,8 @@ char *util_arena_printf(util_arena *a, const char *fmt, ...) UTIL_PRINTF(2, 3);
 /* Free everything but the first block, which is kept for the next request. */
 void util_arena_reset(util_arena *a);
 void util_arena_release(util_arena *a);
+/* Like release, but wipes what was handed out first: for arenas that held secrets. */
+void util_arena_release_secret(util_arena *a);
 
 /* ---- files ---------------------------------------------------------------------------- */
 
@@ -176,6 +185,30 @@ void util_manifest_set_init(util_manifest_set *set);
 void util_manifest_set_release(util_manifest_set *set); /* drops every document's reference */
 
 /* ---- JSON over the wire ---------------------------------------------------------------- */
+
+/* ---- JSON allocation scopes ------------------------------------------------------------- */
+
+/* jansson and cJSON each take one process-wide allocator. sealgate gives them one that, on a
+ * thread inside a scope, carves from the scope's arena, so building a request's trees costs a
+ * pointer bump and dropping them costs nothing; everywhere else it is malloc and free. Every
+ * JSON value made inside a scope dies with it: none may be kept past util_json_scope_end, and
+ * json_dumps' result must not reach free() (use util_json_dump). */
+typedef struct util_json_scope {
+    util_arena arena;
+    struct util_json_scope *outer; /* the scope this one interrupted on the same thread */
+} util_json_scope;
+
+/* Install the allocator into both libraries; call before starting threads that use them (the
+ * hooks are the libraries' own globals). Idempotent. Values made before keep working. */
+void util_json_init(void);
+/* Open a scope on this thread; size_hint (a body's length, say) sizes the arena's blocks. */
+void util_json_scope_begin(util_json_scope *s, size_t size_hint);
+/* Close the innermost scope, which must be s, and wipe and free every JSON value made in it. */
+void util_json_scope_end(util_json_scope *s);
+/* Whether this thread is inside a scope: then freeing a tree made here is wasted work. */
+bool util_json_in_scope(void);
+/* Append v's text (json_dumpb flags) to out. Unlike json_dumps, it works inside a scope. */
+int util_json_dump(util_buf *out, const json_t *v, size_t flags) UTIL_WUR;
 
 /* Decode one JSON object or array as jansson's json_loadb(JSON_REJECT_DUPLICATES) reads it,
  * refusing nesting deeper than max_depth (UTIL_ELIMIT, naming the byte) before any recursive

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "util/banned.h"
 
 #define ARENA_ALIGN 16
@@ -19,6 +21,22 @@ void util_arena_init(util_arena *a, size_t block_size)
     a->head = NULL;
     a->block_size = block_size ? block_size : 16384;
     a->used = 0;
+    a->pooled = false;
+}
+
+void util_arena_init_pooled(util_arena *a, size_t block_size)
+{
+    util_arena_init(a, block_size);
+    a->pooled = true;
+}
+
+bool util_arena_owns(const util_arena *a, const void *p)
+{
+    const unsigned char *q = p;
+    for (const util_arena_block *b = a->head; b; b = b->next)
+        if (q >= b->data && q < b->data + b->used)
+            return true;
+    return false;
 }
 
 static util_arena_block *block_new(size_t size)
@@ -32,9 +50,10 @@ static util_arena_block *block_new(size_t size)
     return b;
 }
 
+static void *arena_carve(util_arena *a, size_t rounded);
+
 void *util_arena_alloc(util_arena *a, size_t size)
 {
-    util_arena_block *b;
     size_t rounded;
     if (size > SIZE_MAX / 2)
         return NULL;
@@ -43,8 +62,10 @@ void *util_arena_alloc(util_arena *a, size_t size)
         rounded = ARENA_ALIGN;
     a->used += rounded;
 #ifdef SEALGATE_ARENA_MALLOC
+    if (a->pooled)
+        return arena_carve(a, rounded);
     /* One block per allocation: ASan and valgrind see each on its own. */
-    b = block_new(rounded);
+    util_arena_block *b = block_new(rounded);
     if (!b)
         return NULL;
     b->used = rounded;
@@ -52,7 +73,14 @@ void *util_arena_alloc(util_arena *a, size_t size)
     a->head = b;
     return b->data;
 #else
-    b = a->head;
+    return arena_carve(a, rounded);
+#endif
+}
+
+/* Take rounded bytes from the newest block, opening a block when it has too little left. */
+static void *arena_carve(util_arena *a, size_t rounded)
+{
+    util_arena_block *b = a->head;
     if (!b || b->size - b->used < rounded) {
         size_t bsize = rounded > a->block_size / 4 ? rounded : a->block_size;
         util_arena_block *nb = block_new(bsize);
@@ -72,7 +100,6 @@ void *util_arena_alloc(util_arena *a, size_t size)
     void *p = b->data + b->used;
     b->used += rounded;
     return p;
-#endif
 }
 
 void *util_arena_calloc(util_arena *a, size_t count, size_t size)
@@ -134,6 +161,13 @@ void util_arena_reset(util_arena *a)
     }
     a->head = keep;
     a->used = 0;
+}
+
+void util_arena_release_secret(util_arena *a)
+{
+    for (util_arena_block *b = a->head; b; b = b->next)
+        sodium_memzero(b->data, b->used);
+    util_arena_release(a);
 }
 
 void util_arena_release(util_arena *a)
