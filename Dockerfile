@@ -1,6 +1,6 @@
 # sealgate's container image: built on Debian bookworm, run on bookworm-slim with only the
-# shared libraries the binary links (tests/chart/check_image.py keeps this list honest against
-# `ldd sealgate`).
+# shared libraries the binary and its module link (tests/chart/check_image.py keeps this list
+# honest against `ldd` of both).
 
 # ---- build ---------------------------------------------------------------------------------
 FROM debian:bookworm AS build
@@ -11,7 +11,7 @@ WORKDIR /src
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DSEALGATE_TESTS=OFF \
     && cmake --build /build -j"$(nproc)" \
-    && strip /build/sealgate \
+    && strip /build/sealgate /build/sealgate-net.so \
     && /build/sealgate version
 
 # ---- runtime -------------------------------------------------------------------------------
@@ -22,6 +22,9 @@ RUN apt-get update \
         ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/sealgate /usr/bin/sealgate
+# The module with the verbs that need libgit2 and libmicrohttpd (serve among them), where the
+# binary looks for it: /usr/bin/../lib/sealgate (docs/operations.md, "Installed files").
+COPY --from=build /build/sealgate-net.so /usr/lib/sealgate/sealgate-net.so
 # The bundled rule packs, where the chart's config names them.
 COPY rules/ /usr/share/sealgate/rules/
 # Mount points the chart fills; the root filesystem is read-only at run time.

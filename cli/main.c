@@ -1,45 +1,28 @@
 /* main.c: the sealgate binary: dispatch to the subcommand named by the first argument. */
-#include <stdarg.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/net.h"
 #include "util/banned.h"
 
 static int cli_help(int argc, char **argv);
 
-/* One row per verb; keep the order of design.md's table. */
+/* One row per verb; keep the order of design.md's table. The verbs that need libgit2 or
+ * libmicrohttpd run in the module sealgate-net.so (cli/net.h): cli_net_run loads it. */
 static const cli_command commands[] = {
-    {"serve", cli_serve, "run the HTTPS admission webhook (/validate, /mutate)"},
+    {"serve", cli_net_run, "run the HTTPS admission webhook (/validate, /mutate)"},
     {"check", cli_check, "run the rules over manifest files, offline (the CI gate)"},
     {"test", cli_test, "run the tests that ship beside rule files"},
     {"keygen", cli_keygen, "make a sealing key pair"},
     {"seal", cli_seal, "seal a Secret (or one value) for git"},
     {"unseal", cli_unseal, "unseal a sealed Secret (break-glass)"},
     {"reseal", cli_reseal, "re-seal every value of a sealed Secret to a new key"},
-    {"verify", cli_verify, "verify commit signatures of a config repo"},
-    {"gate", cli_gate, "verify, check and unseal a commit: ready-to-apply manifests"},
-    {"audit", cli_audit, "policy and drift report for objects that already run"},
+    {"verify", cli_net_run, "verify commit signatures of a config repo"},
+    {"gate", cli_net_run, "verify, check and unseal a commit: ready-to-apply manifests"},
+    {"audit", cli_net_run, "policy and drift report for objects that already run"},
     {"version", cli_version, "print the version and the linked library versions"},
     {"help", cli_help, "show this help"},
 };
-
-int cli_fail(const char *verb, const util_error *err, const char *text, size_t len)
-{
-    fprintf(stderr, "sealgate %s: ", verb);
-    util_error_print(stderr, err, text, len);
-    return CLI_USAGE;
-}
-
-int cli_usage(const char *verb, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "sealgate %s: ", verb);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return CLI_USAGE;
-}
 
 static int cli_help(int argc, char **argv)
 {

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""check_image.py BINARY: the Dockerfile, checked without a container engine.
+"""check_image.py BINARY [MODULE]: the Dockerfile, checked without a container engine.
 
 - Two stages on Debian bookworm; the runtime stage installs no -dev package or toolchain.
-- Every shared library that `ldd BINARY` resolves comes from a Debian package (dpkg -S) that
-  the runtime stage installs: a library the binary links directly (readelf NEEDED) must be
-  named in its apt-get list; one pulled in by those is satisfied by the listed packages'
+- Every shared library that `ldd` resolves, for BINARY and for its module MODULE (default:
+  sealgate-net.so beside BINARY), comes from a Debian package (dpkg -S) that the runtime stage
+  installs: a library either links directly (readelf NEEDED) must be named in its apt-get list; one pulled in by those is satisfied by the listed packages'
   Depends (followed through the local dpkg database) or by the base image's required set.
   Sanitizer runtimes (a test build's -fsanitize) are not part of a release build.
-- The runtime stage copies the binary and rules/, runs as 65532:65532, and its ENTRYPOINT is
-  the command the chart runs.
+- The build stage strips both; the runtime stage copies the binary to /usr/bin, the module to
+  /usr/lib/sealgate (where the binary looks for it) and rules/, runs as 65532:65532, and its
+  ENTRYPOINT is the command the chart runs.
 Prints failures and "N passed, N failed"; exits 1 on any failure.
 """
 
@@ -140,11 +141,55 @@ def needed_of(path):
     return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", r.stdout) if r.returncode == 0 else None
 
 
+def check_libs(elf, listed, closure, base):
+    """The libraries elf needs: the NEEDED graph from it, resolved the way `ldd` resolves it,
+    leaving out sanitizer runtimes and what only they pull in. Returns the packages it links
+    directly."""
+    name = os.path.basename(elf)
+    r = run("ldd", elf)
+    check(r.returncode == 0, "ldd %s" % elf)
+    where = {}
+    for line in r.stdout.split("\n"):
+        m = re.match(r"^\s*(\S+)\s+=>\s+(\S+)", line)
+        if m:
+            where[m.group(1)] = m.group(2)
+        elif "not found" in line:
+            check(False, "ldd %s: %s" % (name, line.strip()))
+    direct = needed_of(elf)
+    check(direct, "readelf -d %s lists NEEDED libraries" % elf)
+    reach, todo = {}, [(n, True) for n in direct or []]
+    while todo:
+        soname, is_direct = todo.pop()
+        if soname in reach or SANITIZER.match(soname) or soname.startswith("ld-linux"):
+            continue
+        path = where.get(soname)
+        if not check(path, "ldd %s does not resolve %s" % (name, soname)):
+            continue
+        reach[soname] = (path, soname in direct)
+        todo += [(n, False) for n in needed_of(path) or []]
+    check(len(reach) >= 5, "%s links the expected libraries (%d)" % (name, len(reach)))
+    direct_pkgs = set()
+    owners = packages_of([path for path, _ in reach.values()])
+    for soname, (path, is_direct) in sorted(reach.items()):
+        pkg = owners[path]
+        if not check(pkg, "%s (%s) belongs to no Debian package" % (soname, path)):
+            continue
+        if is_direct:
+            direct_pkgs.add(pkg)
+            check(pkg in listed or pkg in base,
+                  "%s links %s directly: the runtime stage must install %s" % (name, soname, pkg))
+        else:
+            check(pkg in closure or pkg in base,
+                  "%s (from %s) is neither installed by the runtime stage nor a dependency of it" % (soname, pkg))
+    return direct_pkgs
+
+
 def main():
-    if len(sys.argv) != 2:
-        print("usage: check_image.py BINARY", file=sys.stderr)
+    if len(sys.argv) not in (2, 3):
+        print("usage: check_image.py BINARY [MODULE]", file=sys.stderr)
         return 2
     binary = sys.argv[1]
+    module = sys.argv[2] if len(sys.argv) == 3 else os.path.join(os.path.dirname(binary), "sealgate-net.so")
     stages = dockerfile_stages(os.path.join(SRC, "Dockerfile"))
     check(len(stages) >= 2, "multi-stage Dockerfile")
     for frm, _ in stages:
@@ -166,51 +211,27 @@ def main():
     check(any("scripts/deps" in i for i in build) or any(p.endswith("-dev") for p in apt_installs(build)),
           "build stage installs the -dev packages")
 
-    # The libraries the binary needs: the NEEDED graph from the binary, resolved the way
-    # `ldd` resolves it, leaving out sanitizer runtimes and what only they pull in.
-    r = run("ldd", binary)
-    check(r.returncode == 0, "ldd %s" % binary)
-    where = {}
-    for line in r.stdout.split("\n"):
-        m = re.match(r"^\s*(\S+)\s+=>\s+(\S+)", line)
-        if m:
-            where[m.group(1)] = m.group(2)
-        elif "not found" in line:
-            check(False, "ldd: " + line.strip())
-    direct = needed_of(binary)
-    check(direct, "readelf -d %s lists NEEDED libraries" % binary)
-    reach, todo = {}, [(n, True) for n in direct or []]
-    while todo:
-        soname, is_direct = todo.pop()
-        if soname in reach or SANITIZER.match(soname) or soname.startswith("ld-linux"):
-            continue
-        path = where.get(soname)
-        if not check(path, "ldd does not resolve %s" % soname):
-            continue
-        reach[soname] = (path, soname in direct)
-        todo += [(n, False) for n in needed_of(path) or []]
-    check(len(reach) >= 5, "the binary links the expected libraries (%d)" % len(reach))
+    # Both ELF files the image holds: the binary and its module (cli/net.h).
     closure = depends_closure(listed)
     base = base_image()
     check("libc6" in base, "the base set includes libc6")
     direct_pkgs = set()
-    owners = packages_of([path for path, _ in reach.values()])
-    for soname, (path, is_direct) in sorted(reach.items()):
-        pkg = owners[path]
-        if not check(pkg, "%s (%s) belongs to no Debian package" % (soname, path)):
-            continue
-        if is_direct:
-            direct_pkgs.add(pkg)
-            check(pkg in listed or pkg in base,
-                  "%s links %s directly: the runtime stage must install %s" % (os.path.basename(binary), soname, pkg))
-        else:
-            check(pkg in closure or pkg in base,
-                  "%s (from %s) is neither installed by the runtime stage nor a dependency of it" % (soname, pkg))
+    for elf in (binary, module):
+        if check(os.path.exists(elf), "%s exists" % elf):
+            direct_pkgs |= check_libs(elf, listed, closure, base)
     print("linked packages: " + " ".join(sorted(direct_pkgs)))
 
     # The runtime stage: binary, rules, user, entrypoint, and agreement with the chart.
     text = "\n".join(runtime)
     check(re.search(r"^COPY --from=\S+ \S*sealgate /usr/bin/sealgate$", text, re.M), "binary copied to /usr/bin")
+    # /usr/bin/../lib/sealgate is where the binary looks for its module when installed.
+    check(re.search(r"^COPY --from=\S+ \S*sealgate-net\.so /usr/lib/sealgate/sealgate-net\.so$", text, re.M),
+          "module copied to /usr/lib/sealgate/sealgate-net.so")
+    strips = [shlex.split(part) for i in build if i.upper().startswith("RUN ")
+              for part in re.split(r"&&|;", i[4:])]
+    stripped = {os.path.basename(a) for w in strips if w and w[0] == "strip" for a in w[1:] if not a.startswith("-")}
+    check({"sealgate", "sealgate-net.so"} <= stripped,
+          "the build stage strips the binary and the module (strips %s)" % sorted(stripped))
     check(re.search(r"^COPY rules/? /usr/share/sealgate/rules/?$", text, re.M), "rules/ copied to /usr/share/sealgate/rules")
     check(re.search(r"^USER 65532:65532$", text, re.M), "USER 65532:65532")
     ep = [i for i in runtime if i.upper().startswith("ENTRYPOINT ")]
