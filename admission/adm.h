@@ -208,6 +208,9 @@ void adm__metrics_request(adm__metrics *m, int endpoint, const char *op, int ver
 void adm__metrics_denial(adm__metrics *m, const char *rule);
 void adm__metrics_rules_load(adm__metrics *m, bool ok, uint64_t duration_ns, size_t rules);
 void adm__metrics_tls_reload(adm__metrics *m, bool ok);
+/* A sealing keyring load: ok with keys keys in force since unix time at (reload: not the one
+ * at start), or a failed reload. */
+void adm__metrics_keys_load(adm__metrics *m, bool ok, bool reload, size_t keys, int64_t at);
 int adm__metrics_render(adm__metrics *m, util_buf *out) UTIL_WUR;
 
 /* The rule set in force: compiled from the configured paths (or the bundled packs), swapped
@@ -231,13 +234,36 @@ json_t *adm__rules_status(adm__rules *rules);
  * else /usr/share/sealgate/rules. Static or environment string. */
 const char *adm__bundled_rules_dir(void);
 
+/* The sealing keys in force (sealing.keys: key files, or folders of *.key files), reloaded
+ * when the files change: a new keyring is loaded aside and swapped in whole; a failed reload
+ * keeps the old one and records why. Users take a reference per request. */
+struct seal_keyring;
+typedef struct adm__keys adm__keys;
+/* Load the keys of cfg (borrowed, must outlive); metrics borrowed. With no sealing.keys the
+ * holder is empty (adm__keys_acquire gives NULL). A key that does not load at start is an
+ * error naming the file. */
+int adm__keys_new(adm__keys **out, const adm_config *cfg, adm__metrics *metrics,
+                  util_error *err) UTIL_WUR;
+void adm__keys_free(adm__keys *keys);
+/* New reference to the keyring in force (drop it with seal_keyring_free), or NULL when no
+ * keys are configured. keys may be NULL. */
+struct seal_keyring *adm__keys_acquire(adm__keys *keys);
+/* Reload when force or when a key file changed (added to a folder, removed, rewritten).
+ * 1: a new keyring is in force; 0: nothing changed; < 0: the files do not load (err names
+ * the file and the reason, never key bytes) and the old keyring keeps serving. Called from
+ * one thread only (the server's main loop). */
+int adm__keys_reload(adm__keys *keys, bool force, util_error *err) UTIL_WUR;
+/* {"keys": bool, "count": N, "keyIds": [...], "paths": [...], "loadedAt": unix, "error":
+ * "file:line:col: ..." or absent}: new reference. */
+json_t *adm__keys_status(adm__keys *keys);
+
 /* Provenance: the config repo kept in sync by a thread, requests judged against the accepted
  * commit (admission/prov.h). */
-struct seal_keyring;
 typedef struct adm__prov adm__prov;
 /* *out is NULL when the config has no repo section. keys (borrowed, may be NULL) unseal the
- * sealed Secrets git holds for comparison. */
-int adm__prov_new(adm__prov **out, const adm_config *cfg, const struct seal_keyring *keys,
+ * sealed Secrets git holds for comparison: each judgement takes a reference to the keyring
+ * in force then, so a reload never pulls it from under a match. */
+int adm__prov_new(adm__prov **out, const adm_config *cfg, adm__keys *keys,
                   util_error *err) UTIL_WUR;
 int adm__prov_start(adm__prov *p, util_error *err) UTIL_WUR; /* p may be NULL */
 void adm__prov_free(adm__prov *p);                           /* stops the thread */
@@ -255,7 +281,7 @@ int adm__prov_metrics(adm__prov *p, util_buf *out) UTIL_WUR;
 typedef struct adm__engine {
     adm__rules *rules;
     adm__prov *prov;           /* NULL: provenance off */
-    struct seal_keyring *keys; /* NULL: no sealing keys configured */
+    struct seal_keyring *keys; /* the request's reference; NULL: no sealing keys configured */
     adm_mode mode;             /* the server's mode for deny rules */
     adm__metrics *metrics;
     adm_log_level log_level;

@@ -31,7 +31,9 @@ struct adm__metrics {
     atomic_uint_least64_t latency_ns_sum[ADM__EP_COUNT];
     atomic_uint_least64_t rule_loads, rule_load_failures, tls_reloads, tls_reload_failures;
     atomic_uint_least64_t rule_load_ns, rules_loaded;
-    pthread_mutex_t lock; /* guards rules */
+    atomic_uint_least64_t key_reloads, key_reload_failures, keys_loaded;
+    atomic_int_least64_t keys_loaded_at; /* unix time; 0: never */
+    pthread_mutex_t lock;                /* guards rules */
     metrics_rule rules[MAX_RULES];
     size_t nrules;
     uint64_t other_denials;
@@ -103,6 +105,43 @@ void adm__metrics_rules_load(adm__metrics *m, bool ok, uint64_t duration_ns, siz
 void adm__metrics_tls_reload(adm__metrics *m, bool ok)
 {
     atomic_fetch_add(ok ? &m->tls_reloads : &m->tls_reload_failures, 1);
+}
+
+void adm__metrics_keys_load(adm__metrics *m, bool ok, bool reload, size_t keys, int64_t at)
+{
+    if (!ok) {
+        atomic_fetch_add(&m->key_reload_failures, 1);
+        return;
+    }
+    if (reload)
+        atomic_fetch_add(&m->key_reloads, 1);
+    atomic_store(&m->keys_loaded, keys);
+    atomic_store(&m->keys_loaded_at, at);
+}
+
+/* The sealing keyring: how many keys, since when, and how its reloads went. Timestamps rather
+ * than ages, as for the config repo, so alerts compute `time() - x`. */
+static int metrics_render_keys(adm__metrics *m, util_buf *o)
+{
+    return util_buf_printf(
+        o,
+        "# HELP sealgate_sealing_keys_loaded Sealing private keys in force.\n"
+        "# TYPE sealgate_sealing_keys_loaded gauge\nsealgate_sealing_keys_loaded %llu\n"
+        "# HELP sealgate_sealing_keys_last_reload_timestamp_seconds When the keys in force were "
+        "loaded (unix time; 0: none).\n"
+        "# TYPE sealgate_sealing_keys_last_reload_timestamp_seconds gauge\n"
+        "sealgate_sealing_keys_last_reload_timestamp_seconds %lld\n"
+        "# HELP sealgate_sealing_keys_reloads_total Sealing keyrings reloaded and put in force.\n"
+        "# TYPE sealgate_sealing_keys_reloads_total counter\n"
+        "sealgate_sealing_keys_reloads_total %llu\n"
+        "# HELP sealgate_sealing_keys_reload_failures_total Sealing key reloads that failed (the "
+        "old keys stayed).\n"
+        "# TYPE sealgate_sealing_keys_reload_failures_total counter\n"
+        "sealgate_sealing_keys_reload_failures_total %llu\n",
+        (unsigned long long)atomic_load(&m->keys_loaded),
+        (long long)atomic_load(&m->keys_loaded_at),
+        (unsigned long long)atomic_load(&m->key_reloads),
+        (unsigned long long)atomic_load(&m->key_reload_failures));
 }
 
 /* A rule id as a label value: backslash, quote and newline escaped. */
@@ -195,6 +234,8 @@ int adm__metrics_render(adm__metrics *m, util_buf *o)
         rc = metrics_render_latency(m, o);
     if (rc == 0)
         rc = metrics_render_denials(m, o);
+    if (rc == 0)
+        rc = metrics_render_keys(m, o);
     if (rc == 0)
         rc = util_buf_printf(
             o,

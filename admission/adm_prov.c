@@ -9,6 +9,7 @@
 
 #include "admission/adm.h"
 #include "admission/prov.h"
+#include "crypto/seal.h"
 #include "util/banned.h"
 
 struct adm__prov {
@@ -16,7 +17,8 @@ struct adm__prov {
     prov_repo *repo;
     prov_ignore *ignore; /* from provenance.ignore; strings borrowed from cfg */
     size_t ignore_count;
-    prov_match_options opts;
+    prov_match_options opts; /* opts.diff.keys is set per judgement */
+    adm__keys *keys;         /* borrowed; NULL: sealed values compare as ciphertext */
     pthread_t thread;
     bool started;
     pthread_mutex_t lock; /* guards stop */
@@ -38,8 +40,7 @@ static prov_mode prov_mode_of(adm_mode m)
     }
 }
 
-int adm__prov_new(adm__prov **out, const adm_config *cfg, const struct seal_keyring *keys,
-                  util_error *err)
+int adm__prov_new(adm__prov **out, const adm_config *cfg, adm__keys *keys, util_error *err)
 {
     *out = NULL;
     if (!cfg->repo.enabled)
@@ -48,6 +49,7 @@ int adm__prov_new(adm__prov **out, const adm_config *cfg, const struct seal_keyr
     if (p == NULL)
         return util_error_set(err, UTIL_ENOMEM, "out of memory");
     p->cfg = cfg;
+    p->keys = keys;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     size_t n = json_array_size(cfg->provenance.ignore);
@@ -62,7 +64,7 @@ int adm__prov_new(adm__prov **out, const adm_config *cfg, const struct seal_keyr
     p->ignore_count = n;
     p->opts = (prov_match_options){
         .mode = prov_mode_of(cfg->provenance.mode),
-        .diff = {p->ignore, n, keys},
+        .diff = {p->ignore, n, NULL},
         .exempt_users = (const char *const *)cfg->provenance.exempt_users.items,
         .exempt_user_count = cfg->provenance.exempt_users.count,
         .exempt_groups = (const char *const *)cfg->provenance.exempt_groups.items,
@@ -210,9 +212,15 @@ int adm__prov_judge(adm__prov *p, const adm_request *req, adm_response *res, jso
     if (p == NULL)
         return 0;
     prov_index *idx = prov_repo_snapshot(p->repo);
+    /* The keyring in force now, held for this match only: a reload during it frees the old
+     * one after this reference goes. */
+    struct seal_keyring *keys = adm__keys_acquire(p->keys);
+    prov_match_options opts = p->opts;
+    opts.diff.keys = keys;
     prov_verdict v;
     memset(&v, 0, sizeof v);
-    int rc = prov_match(&v, idx, &p->opts, req->request, arena, err);
+    int rc = prov_match(&v, idx, &opts, req->request, arena, err);
+    seal_keyring_free(keys);
     prov_index_unref(idx);
     if (rc < 0)
         return rc;

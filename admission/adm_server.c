@@ -1,7 +1,7 @@
 /* adm_server.c: the HTTPS server. libmicrohttpd (GnuTLS backend) runs a pool of polling
  * threads; each request's body is bounded as it arrives, decoded, answered by adm__admit and
- * freed at once with its arena. The main thread waits for signals and polls the certificate
- * and rule files, swapping either without stopping the server. */
+ * freed at once with its arena. The main thread waits for signals and polls the certificate,
+ * rule and sealing key files, swapping any of them without stopping the server. */
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -27,7 +27,7 @@
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"            \
     "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:+GROUP-X25519:"  \
     "+GROUP-SECP256R1:+GROUP-SECP384R1:%SERVER_PRECEDENCE"
-/* How often the main thread looks at the certificate and rule files. */
+/* How often the main thread looks at the certificate, rule and key files. */
 #define SRV_POLL_MS 500
 /* SIGTERM waits this long for in-flight requests before it stops anyway. */
 #define SRV_DRAIN_MS 25000
@@ -46,8 +46,8 @@ struct adm_server {
     adm__rules *rules;
     adm__prov *prov; /* NULL: provenance off */
     adm__metrics *metrics;
-    adm__engine engine;
-    seal_keyring *keys;
+    adm__engine engine; /* engine.keys is set per request */
+    adm__keys *keys;
     util_buf client_ca; /* PEM bundle when tls.clientCA is set */
     struct sockaddr_storage addr;
     socklen_t addrlen;
@@ -238,11 +238,12 @@ static enum MHD_Result srv_readyz(adm_server *srv, struct MHD_Connection *conn)
                  json_integer_value(json_object_get(rules, "loaded")) > 0;
     if (srv->prov != NULL && !json_is_true(json_object_get(prov, "ready")))
         ready = false;
-    json_t *doc = json_pack("{s:s, s:{s:b, s:s}, s:o*, s:o*, s:{s:b, s:i}, s:o*}", "status",
-                            ready ? "ready" : "not ready", "config", "loaded", true, "source",
-                            srv->cfg->source ? srv->cfg->source : "embedded default", "tls", tls,
-                            "rules", rules, "sealing", "keys", srv->keys != NULL, "count",
-                            srv->keys ? (int)seal_keyring_count(srv->keys) : 0, "provenance", prov);
+    /* A failed key reload leaves the old keys serving: shown, but still ready. */
+    json_t *doc =
+        json_pack("{s:s, s:{s:b, s:s}, s:o*, s:o*, s:o*, s:o*}", "status",
+                  ready ? "ready" : "not ready", "config", "loaded", true, "source",
+                  srv->cfg->source ? srv->cfg->source : "embedded default", "tls", tls, "rules",
+                  rules, "sealing", adm__keys_status(srv->keys), "provenance", prov);
     return srv_send_json(srv, conn, ready ? 200 : 503, doc, JSON_INDENT(2));
 }
 
@@ -288,9 +289,14 @@ static enum MHD_Result srv_admit(adm_server *srv, struct MHD_Connection *conn, s
     util_arena_init(&arena, SRV_ARENA_BLOCK);
     adm_response res;
     enum MHD_Result out = MHD_NO;
+    /* /mutate unseals with the keyring in force when it starts, held to the end: a key
+     * reload meanwhile frees the old keyring only once this reference goes. */
+    adm__engine eng = srv->engine;
+    eng.keys = mutate ? adm__keys_acquire(srv->keys) : NULL;
     int verdict = adm_response_init(&res, req.uid);
     if (verdict == 0)
-        verdict = adm__admit(&srv->engine, mutate, &req, &res, &arena, &err);
+        verdict = adm__admit(&eng, mutate, &req, &res, &arena, &err);
+    seal_keyring_free(eng.keys);
     util_buf body;
     util_buf_init(&body);
     if (verdict >= 0 && adm_response_render(&body, &res, mutate) < 0)
@@ -530,9 +536,8 @@ int adm_server_new(adm_server **out, const adm_config *cfg, util_error *err)
         rc = adm__tls_new(&srv->tls, cfg, err);
     if (rc == 0 && cfg->tls_client_ca != NULL)
         rc = util_file_read(&srv->client_ca, cfg->tls_client_ca, SRV_MAX_CA_FILE, err);
-    if (rc == 0 && cfg->sealing.keys.count > 0)
-        rc = seal_keyring_load(&srv->keys, (const char *const *)cfg->sealing.keys.items,
-                               cfg->sealing.keys.count, err);
+    if (rc == 0)
+        rc = adm__keys_new(&srv->keys, cfg, srv->metrics, err);
     if (rc == 0)
         rc = adm__prov_new(&srv->prov, cfg, srv->keys, err);
     if (rc == 0)
@@ -542,7 +547,7 @@ int adm_server_new(adm_server **out, const adm_config *cfg, util_error *err)
         return rc;
     }
     srv->engine =
-        (adm__engine){srv->rules, srv->prov, srv->keys, cfg->mode, srv->metrics, cfg->log_level};
+        (adm__engine){srv->rules, srv->prov, NULL, cfg->mode, srv->metrics, cfg->log_level};
     *out = srv;
     return 0;
 }
@@ -638,6 +643,28 @@ static void srv_poll_rules(adm_server *srv, bool force)
     }
 }
 
+static void srv_poll_keys(adm_server *srv, bool force)
+{
+    util_error err;
+    util_error_clear(&err);
+    int rc = adm__keys_reload(srv->keys, force, &err);
+    if (rc == 0)
+        return;
+    json_t *st = adm__keys_status(srv->keys); /* key ids and count; never key bytes */
+    if (rc > 0) {
+        adm__log(srv->cfg->log_level, ADM_LOG_INFO,
+                 json_pack("{s:O*, s:O*}", "keys", json_object_get(st, "count"), "keyIds",
+                           json_object_get(st, "keyIds")),
+                 "sealing keys reloaded");
+    } else {
+        char where[400];
+        util_error_format(&err, where, sizeof where);
+        adm__log(srv->cfg->log_level, ADM_LOG_ERROR, json_pack("{s:s}", "error", where),
+                 "sealing key reload failed; the previous keys stay in force");
+    }
+    json_decref(st);
+}
+
 /* Stop taking connections, let the requests in flight finish, then stop. Connections accepted
  * whose first request has not arrived yet count as in flight (their request is on its way);
  * idle keep-alive connections do not. */
@@ -678,6 +705,7 @@ int adm_server_run(adm_server *srv)
         }
         srv_poll_tls(srv);
         srv_poll_rules(srv, sig == SIGHUP);
+        srv_poll_keys(srv, sig == SIGHUP);
     }
     srv_drain(srv);
     return 0;
@@ -691,7 +719,7 @@ void adm_server_free(adm_server *srv)
         MHD_stop_daemon(srv->daemon);
     adm__prov_free(srv->prov);
     adm__rules_free(srv->rules);
-    seal_keyring_free(srv->keys);
+    adm__keys_free(srv->keys);
     adm__tls_free(srv->tls);
     adm__metrics_free(srv->metrics);
     util_buf_release(&srv->client_ca);

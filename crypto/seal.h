@@ -4,7 +4,8 @@
  * The byte-exact format, the key files and the scopes are specified in docs/sealing.md.
  *
  * Thread safety: a loaded seal_keyring is immutable and may be shared by threads that
- * unseal concurrently (the server's workers); everything else works on caller-owned data. */
+ * unseal concurrently (the server's workers); its reference count is atomic, so a holder may
+ * swap it out while others still use it. Everything else works on caller-owned data. */
 #ifndef SEALGATE_SEAL_H
 #define SEALGATE_SEAL_H
 
@@ -76,15 +77,25 @@ int seal_pubkey_parse(seal_pubkey *out, const char *text, size_t len, const char
 int seal_keygen(const char *dir, seal_pubkey *out, util_error *err) UTIL_WUR;
 
 /* Private keys, held in sodium_malloc'd (guarded, mlocked) memory that is read-only after
- * load and wiped by seal_keyring_free. Never printed or logged. */
+ * load and wiped when the last reference goes. Never printed or logged. A keyring is
+ * reference counted so that a server can load a new one aside, swap it in, and let requests
+ * that started with the old one finish with it (admission/adm_keys.c). */
 typedef struct seal_keyring seal_keyring;
 
-/* Load every private key file in files[0..n) into a new keyring (*out, caller frees with
- * seal_keyring_free). A duplicate key is loaded once. Errors name the file. */
+/* Load every private key file in files[0..n) into a new keyring (*out: a new reference the
+ * caller drops with seal_keyring_free). A duplicate key is loaded once. Errors name the file
+ * (and line) and never hold key material. */
 int seal_keyring_load(seal_keyring **out, const char *const *files, size_t n,
                       util_error *err) UTIL_WUR;
-void seal_keyring_free(seal_keyring *kr); /* accepts NULL */
+/* Add a reference to kr (NULL ok); returns kr. Thread-safe. */
+seal_keyring *seal_keyring_incref(seal_keyring *kr);
+/* Drop one reference (NULL ok); the last one wipes every key and frees the keyring. For a
+ * keyring nobody else holds this is the plain free. Thread-safe. */
+void seal_keyring_free(seal_keyring *kr);
 size_t seal_keyring_count(const seal_keyring *kr);
+/* The public half (key id, creation time) of the i-th key, i < seal_keyring_count; not
+ * secret, for status pages and logs. UTIL_ENOTFOUND when i is out of range. */
+int seal_keyring_pubkey(seal_pubkey *out, const seal_keyring *kr, size_t i) UTIL_WUR;
 /* The public half of the newest key (largest `created`), the one to seal new values to. */
 int seal_keyring_newest(seal_pubkey *out, const seal_keyring *kr, util_error *err) UTIL_WUR;
 

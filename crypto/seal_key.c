@@ -2,6 +2,7 @@
  * generation, and the keyring of private keys held in guarded, locked memory. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ typedef struct seal_key {
 } seal_key;
 
 struct seal_keyring {
+    atomic_int refs; /* holders: the loader, and each in-flight user of a shared keyring */
     seal_key *keys;
     size_t count;
 };
@@ -232,9 +234,16 @@ int seal_pubkey_load(seal_pubkey *out, const char *path, util_error *err)
 
 /* ---- keyring ------------------------------------------------------------------------- */
 
+seal_keyring *seal_keyring_incref(seal_keyring *kr)
+{
+    if (kr)
+        atomic_fetch_add(&kr->refs, 1);
+    return kr;
+}
+
 void seal_keyring_free(seal_keyring *kr)
 {
-    if (!kr)
+    if (!kr || atomic_fetch_sub(&kr->refs, 1) != 1)
         return;
     for (size_t i = 0; i < kr->count; i++)
         sodium_free(kr->keys[i].sk); /* sodium_free wipes before unmapping */
@@ -245,6 +254,14 @@ void seal_keyring_free(seal_keyring *kr)
 size_t seal_keyring_count(const seal_keyring *kr)
 {
     return kr ? kr->count : 0;
+}
+
+int seal_keyring_pubkey(seal_pubkey *out, const seal_keyring *kr, size_t i)
+{
+    if (!kr || i >= kr->count)
+        return UTIL_ENOTFOUND;
+    *out = kr->keys[i].pub;
+    return 0;
 }
 
 /* Append a private key (copied into fresh guarded memory) unless the keyring has it. */
@@ -320,6 +337,7 @@ int seal_keyring_load(seal_keyring **out, const char *const *files, size_t n, ut
     seal_keyring *kr = calloc(1, sizeof(*kr));
     if (!kr)
         return util_error_set(err, UTIL_ENOMEM, "out of memory");
+    atomic_init(&kr->refs, 1);
     for (size_t i = 0; i < n; i++) {
         if ((rc = seal_keyring_load_file(kr, files[i], err))) {
             seal_keyring_free(kr);
@@ -340,6 +358,7 @@ int seal__keyring_from_raw(seal_keyring **out, const uint8_t sk[32], int64_t cre
     seal_keyring *kr = calloc(1, sizeof(*kr));
     if (!kr)
         return util_error_set(err, UTIL_ENOMEM, "out of memory");
+    atomic_init(&kr->refs, 1);
     if ((rc = seal_keyring_add(kr, sk, created, err))) {
         seal_keyring_free(kr);
         return rc;

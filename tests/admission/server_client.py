@@ -8,9 +8,10 @@
   check REQUEST RESPONSE [--mutate]
         exit 1 (saying why) unless RESPONSE is a valid answer to REQUEST as the apiserver
         verifies it (research notes, section 5)
-  load URL CA BODY SECONDS THREADS
+  load URL CA BODY SECONDS THREADS [--mutate]
         POST BODY over keep-alive connections from THREADS threads for SECONDS; print
-        "ok=N failed=M" (failed: anything but a 200 with a valid answer)
+        "ok=N failed=M" (failed: anything but a 200 with a valid answer; with --mutate, a
+        valid /mutate answer that allows the object)
   slow URL CA BODY DELAY
         send the headers and half the body, wait DELAY seconds, send the rest, print the status
 """
@@ -169,6 +170,7 @@ def cmd_check(args):
 def cmd_load(args):
     url, ca, body = args[0], args[1], open(args[2], "rb").read()
     seconds, threads = float(args[3]), int(args[4])
+    mutate = "--mutate" in args[5:]
     request = json.loads(body)
     u = urlparse(url)
     ctx = context(ca)
@@ -186,7 +188,10 @@ def cmd_load(args):
                 conn.request("POST", u.path, body=body, headers={"Content-Type": "application/json"})
                 r = conn.getresponse()
                 data = r.read()
-                ok = r.status == 200 and not problems(request, json.loads(data), False)
+                answer = json.loads(data) if r.status == 200 else None
+                ok = answer is not None and not problems(request, answer, mutate)
+                if ok and mutate:
+                    ok = answer["response"]["allowed"] is True
                 if r.getheader("Connection", "").lower() == "close":
                     conn.close(); conn = None
             except (OSError, http.client.HTTPException, ValueError) as e:
