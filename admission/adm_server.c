@@ -33,9 +33,15 @@
 #define SRV_DRAIN_MS 25000
 /* Per-request arena block: most AdmissionReviews evaluate within one. */
 #define SRV_ARENA_BLOCK (32u * 1024)
-/* Bodies up to this many times limits.body are read and dropped before the 413; larger ones
- * are refused at once. */
-#define SRV_DISCARD_FACTOR 16
+/* A body over limits.body is read and dropped before the 413 is sent: answering while the
+ * client still sends makes the kernel reset the connection, and the reset swallows the answer
+ * (nginx's lingering close, docs/configuration.md "Limits"). The dropping is bounded: up to
+ * this many times limits.body (and at least SRV_DISCARD_MIN) in all, for at most
+ * SRV_DISCARD_MS; past either the connection is closed without an answer. A Content-Length
+ * over the cap is answered at once. */
+#define SRV_DISCARD_FACTOR 4
+#define SRV_DISCARD_MIN    (8u * 1024 * 1024)
+#define SRV_DISCARD_MS     2000
 /* The client CA bundle file. */
 #define SRV_MAX_CA_FILE (4u * 1024 * 1024)
 
@@ -74,8 +80,10 @@ enum srv_route { R_NONE, R_VALIDATE, R_MUTATE, R_HEALTHZ, R_READYZ, R_METRICS };
 typedef struct srv_req {
     enum srv_route route;
     int early_status; /* set when the request was refused before its body */
-    bool too_large;
+    bool too_large;   /* over limits.body: the rest is dropped, the answer is a 413 */
     util_buf body;
+    size_t received;     /* body bytes so far */
+    uint64_t discard_t0; /* when dropping began */
     uint64_t t0;
 } srv_req;
 
@@ -317,6 +325,15 @@ static enum MHD_Result srv_admit(adm_server *srv, struct MHD_Connection *conn, s
     return out;
 }
 
+/* How many body bytes in all a request over limits.body may send before the connection is
+ * closed instead of answered. */
+static size_t srv_discard_cap(const adm_server *srv)
+{
+    size_t limit = srv->cfg->limits.body;
+    size_t cap = limit <= SIZE_MAX / SRV_DISCARD_FACTOR ? limit * SRV_DISCARD_FACTOR : SIZE_MAX;
+    return cap > SRV_DISCARD_MIN ? cap : SRV_DISCARD_MIN;
+}
+
 static enum srv_route srv_route_of(const char *url)
 {
     static const struct {
@@ -365,13 +382,14 @@ static int srv_first_look(adm_server *srv, struct MHD_Connection *conn, srv_req 
             return 0;
         /* Answering before the body is read makes the kernel reset the connection while the
          * client still sends, and the client then never sees the 413. So unless the client
-         * waits for "100 Continue" (and will not send), or the body is absurd, it is read and
-         * dropped, and the 413 follows. */
+         * waits for "100 Continue" (and will not send), or the body is over the cap, it is
+         * read and dropped, and the 413 follows (SRV_DISCARD_*). */
         const char *expect =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-        if (expect != NULL || len / SRV_DISCARD_FACTOR > srv->cfg->limits.body)
+        if (expect != NULL || len > srv_discard_cap(srv))
             return 413;
         r->too_large = true;
+        r->discard_t0 = util_now_ns();
         return 0;
     }
     return get ? 0 : 405;
@@ -419,6 +437,26 @@ static void srv_conn_begin(struct MHD_Connection *conn)
     }
 }
 
+/* Keep dropping an over-limit body? Past the cap or the time bound the connection is closed
+ * (libmicrohttpd cannot queue an answer while a body arrives), logged and counted. */
+static bool srv_discard_more(adm_server *srv, srv_req *r)
+{
+    uint64_t ms = (util_now_ns() - r->discard_t0) / 1000000;
+    size_t cap = srv_discard_cap(srv);
+    if (r->received <= cap && ms <= SRV_DISCARD_MS)
+        return true;
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "request body over %zu bytes (limits.body) still arriving after %zu bytes and %llu "
+             "ms: connection closed",
+             srv->cfg->limits.body, r->received, (unsigned long long)ms);
+    bool mutate = r->route == R_MUTATE;
+    srv_log_error(srv, mutate ? "mutate" : "validate", NULL, 413, msg);
+    adm__metrics_request(srv->metrics, mutate ? ADM__EP_MUTATE : ADM__EP_VALIDATE, NULL,
+                         ADM__V_ERROR, util_now_ns() - r->t0);
+    return false;
+}
+
 static enum MHD_Result srv_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_data_size, void **req_cls)
@@ -439,16 +477,18 @@ static enum MHD_Result srv_handler(void *cls, struct MHD_Connection *conn, const
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        r->received = r->received <= SIZE_MAX - n ? r->received + n : SIZE_MAX;
         /* A body without Content-Length (chunked) is bounded here. */
-        if (!r->too_large && r->body.len + *upload_data_size <= srv->cfg->limits.body) {
-            if (util_buf_append(&r->body, upload_data, *upload_data_size) < 0)
-                return MHD_NO;
-        } else {
+        if (!r->too_large && r->received <= srv->cfg->limits.body)
+            return util_buf_append(&r->body, upload_data, n) < 0 ? MHD_NO : MHD_YES;
+        if (!r->too_large) {
             r->too_large = true;
+            r->discard_t0 = util_now_ns();
             util_buf_release(&r->body);
         }
-        *upload_data_size = 0;
-        return MHD_YES;
+        return srv_discard_more(srv, r) ? MHD_YES : MHD_NO;
     }
     r->t0 = util_now_ns();
     switch (r->route) {
