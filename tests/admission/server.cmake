@@ -8,7 +8,7 @@ sealgate_script_test(server_tls server_tls.sh TIMEOUT 240)
 sealgate_script_test(server_default server_default.sh TIMEOUT 240)
 sealgate_script_test(server_prov server_prov.sh TIMEOUT 240 VALGRIND)
 sealgate_script_test(server_mutate server_mutate.sh TIMEOUT 240)
-sealgate_script_test(server_keys server_keys.sh TIMEOUT 240)
+sealgate_script_test(server_keys server_keys.sh TIMEOUT 240 VALGRIND)
 sealgate_unit_test(server_keys_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/server_keys_test.c
     LIBS sealgate_admission)
 sealgate_script_test(server_keys_prov server_keys_prov.sh TIMEOUT 240)
