@@ -195,6 +195,73 @@ static void test_swap_under_use(adm__keys *keys, const util_buf *v1)
     CHECK_INT(failed, 0);
 }
 
+/* A Kubernetes Secret volume, as kubelet writes it: the files live in a timestamped folder,
+ * `..data` links to it, and each key is a link `NAME -> ..data/NAME`. An update writes a new
+ * folder and swaps `..data` in one rename; links to new names are added after. */
+static void kubelet_write(const char *vol, const char *stamp, const char *const *names)
+{
+    char dir[600], link[700], aside[700], target[1400], top[1400];
+    util_error err;
+    snprintf(dir, sizeof dir, "%s/%s", vol, stamp);
+    CHECK_INT(adm__mkdir_p(dir, &err), 0);
+    for (size_t i = 0; names[i] != NULL; i++) {
+        util_buf text;
+        util_buf_init(&text);
+        snprintf(link, sizeof link, "%s/%s/sealgate.key", tmp, names[i]);
+        CHECK_INT(util_file_read(&text, link, 4096, &err), 0);
+        snprintf(target, sizeof target, "%s/%s.key", dir, names[i]);
+        CHECK_INT(util_file_write(target, text.data, text.len, 0600, &err), 0);
+        util_buf_release_secret(&text);
+    }
+    snprintf(aside, sizeof aside, "%s/..data_tmp", vol);
+    snprintf(link, sizeof link, "%s/..data", vol);
+    CHECK_INT(symlink(stamp, aside), 0);
+    CHECK_INT(rename(aside, link), 0);
+    for (size_t i = 0; names[i] != NULL; i++) {
+        snprintf(top, sizeof top, "%s/%s.key", vol, names[i]);
+        snprintf(target, sizeof target, "..data/%s.key", names[i]);
+        if (symlink(target, top) != 0)
+            CHECK(access(top, F_OK) == 0); /* the link of an existing name stays */
+    }
+}
+
+/* sealing.keys naming a Secret volume: kubelet's swap adding k2 is one reload, with k1 and k2;
+ * the old timestamped folder removed afterwards changes nothing. */
+static void test_secret_volume(const util_buf *v1, const seal_pubkey *k2)
+{
+    char vol[300], old[400];
+    util_error err;
+    snprintf(vol, sizeof vol, "%s/volume", tmp);
+    CHECK_INT(adm__mkdir_p(vol, &err), 0);
+    kubelet_write(vol, "..2026_11_22_10_00_00.1", (const char *const[]){"k1", NULL});
+    adm_config cfg;
+    adm_config_init(&cfg);
+    CHECK_INT(util_strv_push(&cfg.sealing.keys, vol), 0);
+    adm__metrics *metrics = adm__metrics_new();
+    adm__keys *keys = NULL;
+    CHECK_INT(adm__keys_new(&keys, &cfg, metrics, &err), 0);
+    seal_keyring *kr = adm__keys_acquire(keys);
+    CHECK_INT(seal_keyring_count(kr), 1); /* ..data and the timestamped folder are hidden */
+    seal_keyring_free(kr);
+
+    kubelet_write(vol, "..2026_11_22_10_05_00.2", (const char *const[]){"k1", "k2", NULL});
+    CHECK_INT(adm__keys_reload(keys, false, &err), 1);
+    snprintf(old, sizeof old, "rm -rf '%s/..2026_11_22_10_00_00.1'", vol);
+    CHECK_INT(system(old), 0);
+    CHECK_INT(adm__keys_reload(keys, false, &err), 0);
+    kr = adm__keys_acquire(keys);
+    CHECK_INT(seal_keyring_count(kr), 2);
+    CHECK_INT(unseal_is(kr, v1, "one-pass"), 0);
+    util_buf v2;
+    seal_to(&v2, k2, "two-pass");
+    CHECK_INT(unseal_is(kr, &v2, "two-pass"), 0);
+    util_buf_release(&v2);
+    seal_keyring_free(kr);
+    adm__keys_free(keys);
+    adm__metrics_free(metrics);
+    adm_config_release(&cfg);
+}
+
 int main(void)
 {
     if (mkdtemp(tmp) == NULL)
@@ -216,6 +283,7 @@ int main(void)
     if (keys != NULL) {
         test_reload_keeps_old_reference(keys, metrics, &v1, &k2);
         test_swap_under_use(keys, &v1);
+        test_secret_volume(&v1, &k2);
     }
     adm__keys_free(keys);
 
