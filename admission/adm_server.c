@@ -20,6 +20,7 @@
 
 #include "admission/adm.h"
 #include "crypto/seal.h"
+#include "util/limits.h"
 #include "util/banned.h"
 
 /* TLS 1.2 and 1.3 only, AEAD ciphers with forward secrecy (Mozilla "intermediate"). */
@@ -285,7 +286,9 @@ static enum MHD_Result srv_admit(adm_server *srv, struct MHD_Connection *conn, s
     util_error_clear(&err);
     adm_request req;
     util_json_scope scope; /* every JSON value of this request lives and dies in it */
-    util_json_scope_begin(&scope, r->body.len);
+    size_t budget = srv->cfg->limits.body * LIMIT_JSON_MEMORY_FACTOR;
+    util_json_scope_begin(&scope, r->body.len,
+                          budget > LIMIT_JSON_MEMORY_MIN ? budget : LIMIT_JSON_MEMORY_MIN);
     if (adm_request_decode(&req, r->body.data ? r->body.data : "", r->body.len,
                            srv->cfg->limits.depth, &err) < 0) {
         srv_log_error(srv, epname, NULL, 400, err.msg);

@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     util_json_scope scope;
     bool scoped = size % 2 == 0;
     if (scoped)
-        util_json_scope_begin(&scope, size);
+        util_json_scope_begin(&scope, size, 64u << 20);
     if (adm_request_decode(&req, (const char *)data, size, 100, &err) < 0)
         goto out_scope;
     adm_response res;

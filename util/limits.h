@@ -12,6 +12,13 @@
  * keeping recursive walks far from the stack's end. Configurable as limits.depth. */
 #define LIMIT_JSON_DEPTH_DEFAULT 100
 
+/* The memory a request's JSON may take while it is answered (its trees, the rules' temporaries,
+ * the answer): 16 times limits.body, at least 16 MiB. The apiserver's reviews take 13 to 15
+ * times their text; a body of tiny values takes 67 times (a 6 MiB array of 1s: 400 MiB),
+ * which is what the bound refuses. */
+#define LIMIT_JSON_MEMORY_FACTOR 16u
+#define LIMIT_JSON_MEMORY_MIN    (16u * 1024 * 1024)
+
 /* A manifest file. 64 MiB holds 20,000 Deployments comfortably. */
 #define LIMIT_MANIFEST_FILE (256u * 1024 * 1024)
 

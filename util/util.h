@@ -195,14 +195,18 @@ void util_manifest_set_release(util_manifest_set *set); /* drops every document'
  * json_dumps' result must not reach free() (use util_json_dump). */
 typedef struct util_json_scope {
     util_arena arena;
+    size_t budget;                 /* bytes the scope may hand out; 0: no bound */
+    bool over_budget;              /* an allocation was refused for the budget */
     struct util_json_scope *outer; /* the scope this one interrupted on the same thread */
 } util_json_scope;
 
 /* Install the allocator into both libraries; call before starting threads that use them (the
  * hooks are the libraries' own globals). Idempotent. Values made before keep working. */
 void util_json_init(void);
-/* Open a scope on this thread; size_hint (a body's length, say) sizes the arena's blocks. */
-void util_json_scope_begin(util_json_scope *s, size_t size_hint);
+/* Open a scope on this thread; size_hint (a body's length, say) sizes the arena's blocks. Past
+ * budget bytes (0: no bound) allocations fail, and util_json_decode says why: a body of a few
+ * MiB made of tiny values would otherwise decode to hundreds of MiB of nodes. */
+void util_json_scope_begin(util_json_scope *s, size_t size_hint, size_t budget);
 /* Close the innermost scope, which must be s, and wipe and free every JSON value made in it. */
 void util_json_scope_end(util_json_scope *s);
 /* Whether this thread is inside a scope: then freeing a tree made here is wasted work. */
@@ -213,7 +217,7 @@ int util_json_dump(util_buf *out, const json_t *v, size_t flags) UTIL_WUR;
 /* Decode one JSON object or array as jansson's json_loadb(JSON_REJECT_DUPLICATES) reads it,
  * refusing nesting deeper than max_depth (UTIL_ELIMIT, naming the byte) before any recursive
  * parser runs. *out is a new reference the caller owns. Malformed JSON is UTIL_ESYNTAX with
- * jansson's line, column and reason. */
+ * jansson's line, column and reason; in a scope, a tree over its budget is UTIL_ENOMEM. */
 int util_json_decode(json_t **out, const char *text, size_t len, unsigned max_depth,
                      util_error *err) UTIL_WUR;
 

@@ -26,7 +26,13 @@ static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 static void *hook_malloc(size_t size)
 {
     util_json_scope *s = scope_current;
-    return s ? util_arena_alloc(&s->arena, size) : malloc(size);
+    if (!s)
+        return malloc(size);
+    if (s->budget && (size > s->budget || s->arena.used > s->budget - size)) {
+        s->over_budget = true;
+        return NULL;
+    }
+    return util_arena_alloc(&s->arena, size);
 }
 
 /* Memory of any open scope on this thread is let go with its scope; the rest was malloc'd,
@@ -53,12 +59,14 @@ void util_json_init(void)
 
 /* Blocks of 8 times the text hold a typical tree (cJSON's and jansson's nodes run to 10 to 20
  * times the text) in two or three blocks; util_arena_owns walks them on every free. */
-void util_json_scope_begin(util_json_scope *s, size_t size_hint)
+void util_json_scope_begin(util_json_scope *s, size_t size_hint, size_t budget)
 {
     util_json_init();
     size_t block = size_hint < SIZE_MAX / 8 ? size_hint * 8 : SIZE_MAX;
     block = block < 64 * 1024 ? 64 * 1024 : block > 8 * 1024 * 1024 ? 8 * 1024 * 1024 : block;
     util_arena_init_pooled(&s->arena, block);
+    s->budget = budget;
+    s->over_budget = false;
     s->outer = scope_current;
     scope_current = s;
 }
@@ -244,6 +252,18 @@ static json_t *decode_fast(const char *text, size_t len)
     return v;
 }
 
+/* Whether this thread's scope refused memory, with the error saying so. */
+static bool over_budget(util_error *err)
+{
+    util_json_scope *s = scope_current;
+    if (!s || !s->over_budget)
+        return false;
+    bool mib = s->budget >= 1u << 20;
+    util_error_set(err, UTIL_ENOMEM, "the JSON needs more than %zu %s of memory to decode",
+                   mib ? s->budget >> 20 : s->budget >> 10, mib ? "MiB" : "KiB");
+    return true;
+}
+
 int util_json_decode(json_t **out, const char *text, size_t len, unsigned max_depth,
                      util_error *err)
 {
@@ -255,7 +275,10 @@ int util_json_decode(json_t **out, const char *text, size_t len, unsigned max_de
         return rc;
     if (sc.simple && (*out = decode_fast(text, len)) != NULL)
         return 0;
-    *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!over_budget(err)) /* jansson would only run into the same wall, slower */
+        *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (*out == NULL && over_budget(err))
+        return err->code;
     if (*out == NULL)
         return util_error_set(err, UTIL_ESYNTAX, "malformed JSON at line %d column %d: %s",
                               jerr.line, jerr.column, jerr.text);

@@ -58,6 +58,21 @@ PY
 "${CLIENT[@]}" review "$T/plain.json" CREATE >"$T/review2.json"
 post /validate "$T/review2.json"
 expect_eq "$(jget "$body" 'd["response"]["allowed"]')" "True" "kubectl's plain pod is allowed"
+# A 2 MiB body of tiny values (within the default limits.body of 6 MiB) would decode to some
+# 130 MiB of nodes: the per-request JSON budget (16 x limits.body) refuses it with a 400 that
+# says so, and the next review is answered as before.
+"$PY" - "$T/review2.json" "$T/flat.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["request"]["object"]["metadata"]["annotations"] = {"n": "x"}
+d["request"]["object"]["spec"]["x"] = [1] * (1 << 20)
+json.dump(d, open(sys.argv[2], "w"), separators=(",", ":"))
+PY
+post /validate "$T/flat.json"
+expect_eq "$code" "400" "a body whose tree is over the JSON budget"
+expect_contains "$body" "the JSON needs more than 96 MiB of memory to decode" "the 400 says why"
+post /validate "$T/review2.json"
+expect_eq "$(jget "$body" 'd["response"]["allowed"]')" "True" "the next review is answered"
 stop_server
 expect_eq "$SERVER_RC" "0" "exit 0"
 

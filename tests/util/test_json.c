@@ -133,7 +133,7 @@ static void test_scope(void)
     json_t *before = json_pack("{s:[i,i,i], s:s}", "a", 1, 2, 3, "s", "made outside");
     const char *text = "{\"kind\":\"Pod\",\"spec\":{\"containers\":[{\"name\":\"a\"}]}}";
     util_json_scope outer, inner;
-    util_json_scope_begin(&outer, strlen(text));
+    util_json_scope_begin(&outer, strlen(text), 0);
     CHECK(util_json_in_scope());
     json_t *v = NULL;
     CHECK_INT(util_json_decode(&v, text, strlen(text), 100, &err), 0);
@@ -143,7 +143,7 @@ static void test_scope(void)
     CHECK(!util_arena_owns(&outer.arena, before));
     /* A nested scope's values are its own; the outer arena does not grow. */
     size_t used = outer.arena.used;
-    util_json_scope_begin(&inner, 0);
+    util_json_scope_begin(&inner, 0, 0);
     json_t *n = json_string("inner");
     CHECK(util_arena_owns(&inner.arena, n) && !util_arena_owns(&outer.arena, n));
     json_decref(n);
@@ -167,6 +167,37 @@ static void test_scope(void)
     json_t *after = json_string("after");
     CHECK(!util_arena_owns(&outer.arena, after));
     json_decref(after);
+}
+
+/* A scope's budget: a text whose tree would pass it is refused with a message saying so, by
+ * both decoders (cJSON for the plain text, jansson for the one with a fraction); a text
+ * within it decodes; a later scope starts afresh. */
+static void test_budget(void)
+{
+    util_buf text;
+    util_buf_init(&text);
+    CHECK_INT(util_buf_puts(&text, "{\"a\":[1"), 0);
+    for (int i = 0; i < 20000; i++)
+        CHECK_INT(util_buf_puts(&text, ",1"), 0);
+    CHECK_INT(util_buf_puts(&text, "]}"), 0);
+    for (int fraction = 0; fraction < 2; fraction++) {
+        if (fraction)
+            text.data[7] = '.'; /* [1,1,1 -> [1.1,1: jansson's to decode */
+        util_json_scope scope;
+        util_error err;
+        json_t *v = NULL;
+        util_json_scope_begin(&scope, text.len, 256 * 1024);
+        CHECK_INT(util_json_decode(&v, text.data, text.len, 100, &err), UTIL_ENOMEM);
+        CHECK(v == NULL);
+        CHECK_STR(err.msg, "the JSON needs more than 256 KiB of memory to decode");
+        CHECK(scope.arena.used <= 256 * 1024);
+        util_json_scope_end(&scope);
+        util_json_scope_begin(&scope, text.len, 16u << 20);
+        CHECK_INT(util_json_decode(&v, text.data, text.len, 100, &err), 0);
+        CHECK_INT(json_array_size(json_object_get(v, "a")), 20001 - fraction);
+        util_json_scope_end(&scope);
+    }
+    util_buf_release(&text);
 }
 
 /* util_json_dump appends what json_dumps writes, whether the buffer's room suffices or not. */
@@ -212,7 +243,7 @@ static void test_folder(const char *dir)
         if (util_file_read(&text, path, 1 << 24, &err) == 0) {
             agrees(text.data, text.len, path);
             util_json_scope scope; /* the server decodes inside one */
-            util_json_scope_begin(&scope, text.len);
+            util_json_scope_begin(&scope, text.len, 0);
             agrees(text.data, text.len, path);
             util_json_scope_end(&scope);
         }
@@ -229,6 +260,7 @@ int main(void)
     test_edges();
     test_depth();
     test_scope();
+    test_budget();
     test_dump();
     if (src != NULL) {
         snprintf(dir, sizeof dir, "%s/../shared/fixtures/admissionreview", src);
