@@ -5,7 +5,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "admission/adm.h"
@@ -42,34 +41,17 @@ static int keys_files(const adm__keys *k, util_strv *out, util_error *err)
     return 0;
 }
 
-static uint64_t fnv(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
-}
-
 /* What the key files look like: a change in any name, inode, size or time means reload. A
  * missing path counts as a change too (and then fails to load, naming it). */
 static uint64_t keys_fingerprint(const adm__keys *k)
 {
-    uint64_t h = 14695981039346656037ull;
+    uint64_t h = UTIL_FNV_SEED;
     util_strv files = {0};
     util_error e;
     util_error_clear(&e);
     if (keys_files(k, &files, &e) < 0)
-        h = fnv(h, e.msg, strlen(e.msg));
-    for (size_t i = 0; i < files.count; i++) {
-        struct stat st;
-        h = fnv(h, files.items[i], strlen(files.items[i]) + 1);
-        if (stat(files.items[i], &st) == 0) {
-            h = fnv(h, &st.st_dev, sizeof st.st_dev);
-            h = fnv(h, &st.st_ino, sizeof st.st_ino);
-            h = fnv(h, &st.st_size, sizeof st.st_size);
-            h = fnv(h, &st.st_mtim, sizeof st.st_mtim);
-        }
-    }
+        h = util_fnv(h, e.msg, strlen(e.msg));
+    h = util_files_fingerprint(h, &files);
     util_strv_free(&files);
     return h;
 }

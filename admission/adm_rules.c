@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "admission/adm.h"
 #include "policy/pol.h"
@@ -60,35 +59,17 @@ static int rules_paths_init(adm__rules *r, util_error *err)
     return 0;
 }
 
-static uint64_t fnv(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
-}
-
 /* A fingerprint of every rule file under the paths; a missing path counts as a change. */
 static uint64_t rules_fingerprint(const adm__rules *r)
 {
-    uint64_t h = 14695981039346656037ull;
+    uint64_t h = UTIL_FNV_SEED;
     for (size_t i = 0; i < r->paths.count; i++) {
         util_strv files = {0};
         util_error e;
-        if (util_path_collect(&files, r->paths.items[i], rules_suffixes, &e) < 0) {
-            util_strv_free(&files);
-            h = fnv(h, "missing", 7);
-            continue;
-        }
-        for (size_t f = 0; f < files.count; f++) {
-            struct stat st;
-            h = fnv(h, files.items[f], strlen(files.items[f]) + 1);
-            if (stat(files.items[f], &st) == 0) {
-                h = fnv(h, &st.st_size, sizeof st.st_size);
-                h = fnv(h, &st.st_mtim, sizeof st.st_mtim);
-                h = fnv(h, &st.st_ino, sizeof st.st_ino);
-            }
-        }
+        if (util_path_collect(&files, r->paths.items[i], rules_suffixes, &e) < 0)
+            h = util_fnv(h, "missing", 7);
+        else
+            h = util_files_fingerprint(h, &files);
         util_strv_free(&files);
     }
     return h;

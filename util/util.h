@@ -144,6 +144,13 @@ int util_path_collect(util_strv *out, const char *path, const char *const *suffi
                       util_error *err) UTIL_WUR;
 int util_strv_push(util_strv *v, const char *s) UTIL_WUR; /* copies s */
 void util_strv_free(util_strv *v);
+/* Fold data into a 64-bit FNV-1a hash (start from UTIL_FNV_SEED). */
+#define UTIL_FNV_SEED 14695981039346656037ull
+uint64_t util_fnv(uint64_t h, const void *data, size_t len);
+/* Fold what the files look like into h: each name, and its device, inode, size and time. A
+ * change in any of them, a file added or a file gone, changes the result: watchers poll it to
+ * decide when to reload. */
+uint64_t util_files_fingerprint(uint64_t h, const util_strv *files);
 
 /* ---- manifests ------------------------------------------------------------------------ */
 

@@ -205,3 +205,26 @@ int util_path_collect(util_strv *out, const char *path, const char *const *suffi
         return util_error_set(err, UTIL_ENOMEM, "out of memory");
     return 0;
 }
+
+uint64_t util_fnv(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+uint64_t util_files_fingerprint(uint64_t h, const util_strv *files)
+{
+    for (size_t i = 0; i < files->count; i++) {
+        struct stat st;
+        h = util_fnv(h, files->items[i], strlen(files->items[i]) + 1);
+        if (stat(files->items[i], &st) == 0) {
+            h = util_fnv(h, &st.st_dev, sizeof st.st_dev);
+            h = util_fnv(h, &st.st_ino, sizeof st.st_ino);
+            h = util_fnv(h, &st.st_size, sizeof st.st_size);
+            h = util_fnv(h, &st.st_mtim, sizeof st.st_mtim);
+        }
+    }
+    return h;
+}
