@@ -67,8 +67,11 @@ int cli_seal__text_read(cli_seal_text *t, const char *path, size_t max, util_err
     else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
         rc = util_error_set(err, UTIL_ELIMIT, "'%s' is over %zu bytes", name, max);
     else if (S_ISREG(st.st_mode) && st.st_size > 0) {
-        /* Mapped: the page cache already holds the file; no copy, no fresh heap pages. */
-        t->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        /* Mapped: the page cache already holds the file; no copy, no fresh heap pages.
+         * MAP_POPULATE maps every page in this one call instead of taking a fault every 16
+         * pages as they are read (faults are dear in a VM; about 1 ms of the 9 that
+         * `unseal --raw` of a 1 MiB value took, by hyperfine). */
+        t->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (t->map == MAP_FAILED) {
             t->map = NULL;
             rc = cli_seal_text_slurp(t, fd, name, max, err);
