@@ -3,7 +3,13 @@
  * and what they load (GnuTLS, libssh2, krb5, nettle, gmp, ...) cost every process milliseconds
  * of dynamic linking; in a module that the binary dlopen()s only for those verbs, they stay out
  * of the sealing verbs and `check` (docs/operations.md, "Installed files"). Both sides include
- * this header; the module is built from the same sources as the binary or it is refused. */
+ * this header; the module is built from the same sources as the binary or it is refused.
+ *
+ * Each side links its own copy of the static libraries (util_, seal_, pol_), hidden from the
+ * other. The binary does nothing with them before it hands a verb to the module, so in a
+ * module verb only the module's copy has state: util_json's allocator hooks, installed into
+ * jansson and cJSON (process-wide), are the module's. Keep it so: a module verb must not run
+ * after the binary has used util_json. */
 #ifndef SEALGATE_CLI_NET_H
 #define SEALGATE_CLI_NET_H
 

@@ -36,6 +36,13 @@ def rates(nbytes, n, t):
 
 row("size", "op", "what", "MB/s", "ops/s", "CPU MB/s", "CPU ops/s")
 result = {}  # for bench/run: 1 MiB wall-clock MB/s, printed as one RESULT line at the end
+# Start-up alone, which is most of a CLI run on small values: a verb that does no work
+# (`help`, which loads none of the module sealgate-net.so) against `age --version`.
+for what, argv in (("sealgate help (start-up)", [sg, "help"]),
+                   ("age --version (start-up)", ["age", "--version"])):
+    wall, cpu = cli(n_small, argv, os.devnull)
+    row("-", "start", what, "", f"{n_small / wall:.0f}", "", f"{n_small / cpu:.0f}")
+    result["start_%s_ops" % what.split()[0]] = f"{n_small / wall:.0f}"
 for name, n in (("small", n_small), ("big", n_big)):
     path = f"{work}/{name}"
     nbytes = os.path.getsize(path)
