@@ -85,7 +85,6 @@ def suite_values():
         ("repo on without paths", {"repo": {"enabled": True, "url": "ssh://g/r",
                                             "trust": {"inline": {"k": "x"}}}}),
         ("repo on without trust", {"repo": {"enabled": True, "url": "ssh://g/r", "paths": ["a"]}}),
-        ("sealing secret without keys", {"sealing": {"keys": []}}),
         ("bad interval", {"repo": {"interval": "30 seconds"}}),
         ("bad tls mode", {"tls": {"mode": "manual"}}),
         ("issuerRef without name", {"tls": {"certManager": {"issuerRef": {"kind": "Issuer"}}}}),
@@ -492,7 +491,8 @@ def suite_config():
         else:
             check("repo" not in cfg, name + ": no repo when provenance is off")
         if values["sealing"]["existingSecret"]:
-            check(len(cfg["sealing"]["keys"]) == len(values["sealing"]["keys"]), name + ": sealing keys")
+            want = ["/etc/sealgate/sealing/" + k for k in values["sealing"]["keys"]] or ["/etc/sealgate/sealing"]
+            check(cfg["sealing"]["keys"] == want, name + ": sealing keys (the whole folder when none are named)")
         else:
             check("sealing" not in cfg, name + ": no sealing without keys")
     out_dir = os.environ.get("CHART_CONFIG_OUT")
