@@ -2,6 +2,7 @@
  * which object it is, whether git manages it, and whether it matches what git declares. The
  * comparison itself is prov_diff.c's; the rules are in docs/provenance.md. */
 #include "admission/prov.h"
+#include "crypto/seal.h"
 
 #include <string.h>
 
@@ -244,6 +245,19 @@ static int match_scale(prov_verdict *out, const prov_index *idx, const prov_matc
     return 0;
 }
 
+/* git's sealed value does not unseal here (sealed to a key this server lacks, or for another
+ * place): the object cannot be shown to match git, which is the object's violation to report,
+ * not a fault of the server's. */
+static int not_comparable(prov_verdict *out, const prov_match_options *opts, const char *what,
+                          const prov_index *idx, util_arena *arena, util_error *err)
+{
+    verdict(out, PROV_RESULT_DIFFERS, opts);
+    out->message = util_arena_printf(arena, "%s cannot be compared with git %s: %s", what,
+                                     where(idx, arena), err->msg);
+    util_error_clear(err);
+    return out->message ? 0 : util_error_set(err, UTIL_ENOMEM, "out of memory");
+}
+
 static int match_request(prov_verdict *out, const prov_index *idx, const prov_match_options *opts,
                          const json_t *request, util_arena *arena, util_error *err)
 {
@@ -319,7 +333,8 @@ static int match_request(prov_verdict *out, const prov_index *idx, const prov_ma
         return util_error_set(err, UTIL_EINVALID, "%s request without an object", r.op);
     prov_difference d;
     if ((rc = prov_diff(&d, manifest, r.object, &opts->diff, arena, err)) < 0)
-        return rc;
+        return seal_error_is_value(err->code) ? not_comparable(out, opts, what, idx, arena, err)
+                                              : rc;
     if (!d.differs) {
         verdict(out, PROV_RESULT_MATCH, opts);
         return 0;

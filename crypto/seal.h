@@ -29,6 +29,13 @@ enum {
     SEAL_EVERSION = -208,    /* `sgN:` with a version this build does not know */
 };
 
+/* Whether code is one of the above for a sealed value (not a key file, not a system error):
+ * what is wrong lies in the value, or in the keys it was sealed to. */
+static inline bool seal_error_is_value(int code)
+{
+    return code <= SEAL_ENOTSEALED && code >= SEAL_EVERSION && code != SEAL_EKEYFILE;
+}
+
 /* Where a sealed value may be unsealed; the associated data binds accordingly. The numbers
  * are the scope tag byte of the format (docs/sealing.md). */
 typedef enum seal_scope {

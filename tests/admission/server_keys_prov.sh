@@ -63,8 +63,12 @@ for i in $(seq 1 100); do # the two file changes may land in one reload or two
 done
 expect_eq "$(metric sealgate_sealing_keys_loaded)" "1" "one key in force, the other one"
 post /validate "$T/r-plain.json"
-expect_eq "$(jget "$body" 'd.get("response", {}).get("allowed", False)' 2>/dev/null || echo False)" "False" "without the demo key the Secret is not admitted (code $code)"
-expect_contains "$body" "sealed to key id" "the answer says git's value is sealed to a key not loaded"
+# A provenance denial (not a server error): the object cannot be shown to match git.
+expect_eq "$code/$(jget "$body" 'd["response"]["allowed"]')" "200/False" "without the demo key the Secret is denied"
+expect_eq "$(jget "$body" 'd["response"]["status"]["code"]')" "403" "with 403"
+expect_contains "$body" "sealgate/provenance: " "by provenance"
+expect_contains "$body" "cannot be compared with git at " "saying the object cannot be compared"
+expect_contains "$body" "sealed to key id" "because git's value is sealed to a key not loaded"
 
 # The demo key back: provenance unseals with the reloaded keyring.
 put "$DEMO_SEALING_KEY" "$T/keys/demo.key"
