@@ -69,6 +69,7 @@ int adm__prov_new(adm__prov **out, const adm_config *cfg, adm__keys *keys, util_
         .exempt_user_count = cfg->provenance.exempt_users.count,
         .exempt_groups = (const char *const *)cfg->provenance.exempt_groups.items,
         .exempt_group_count = cfg->provenance.exempt_groups.count,
+        .unseal_failure_violates = true,
     };
     prov_repo_config rc = {
         .url = cfg->repo.url,

@@ -143,6 +143,9 @@ typedef struct prov_match_options {
     size_t exempt_user_count;
     const char *const *exempt_groups; /* globs over userInfo.groups */
     size_t exempt_group_count;
+    /* A value of git's that does not unseal with diff.keys: a violation the object answers for
+     * (the webhook), or an error (audit, where it means the operator passed the wrong key). */
+    bool unseal_failure_violates;
 } prov_match_options;
 
 typedef enum {
