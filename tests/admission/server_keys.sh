@@ -43,19 +43,7 @@ mutate() {
     allowed=$(jget "$body" 'd["response"]["allowed"]')
     plain=$(jget "$body" '__import__("base64").b64decode(__import__("json").loads(__import__("base64").b64decode(d["response"]["patch"]))[0]["value"]).decode() if "patch" in d["response"] else ""')
 }
-metric() { curl -sS --cacert "$CA" "$URL/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
-# wait_metric NAME MIN: poll /metrics every 0.1 s (10 s at most) until NAME >= MIN.
-wait_metric() {
-    local i
-    for i in $(seq 1 100); do
-        [ "$(metric "$1")" -ge "$2" ] 2>/dev/null && return 0
-        sleep 0.1
-    done
-}
 readyz() { curl -s --cacert "$CA" "$URL/readyz"; }
-# put SRC DEST: DEST gets SRC's bytes whole (written aside under a hidden name, then renamed),
-# so a poll never sees a half-written file and every change is exactly one reload.
-put() { cp "$1" "$(dirname "$2")/.put.tmp" && mv "$(dirname "$2")/.put.tmp" "$2"; }
 
 start_server "$T/config.yaml" "$T/server.log"
 expect_eq "$(metric sealgate_sealing_keys_loaded)" "2" "two keys at start (the folder's and the listed file)"

@@ -5,16 +5,10 @@
 . "$SEALGATE_SOURCE_DIR/tests/lib.sh"
 . "$SEALGATE_SOURCE_DIR/tests/admission/server_lib.sh"
 
-"$SEALGATE_SOURCE_DIR/scripts/demo-repo" "$T/demo" "$SEALGATE" >"$T/demo.env"
-eval "$(cat "$T/demo.env")"
-"$SEALGATE" gate --repo "$DEMO_REPO" --trust "$DEMO_TRUST" --paths clusters/demo --keep-sealed \
-    -o json >"$T/objects.json" 2>/dev/null
-"$SEALGATE_SOURCE_DIR/scripts/demo-reviews" "$T/objects.json" "$T"
+demo_reviews
 "$SEALGATE" keygen --out "$T/other" >/dev/null 2>&1
 mkdir -m 700 "$T/keys"
 cp "$DEMO_SEALING_KEY" "$T/keys/demo.key"
-# put SRC DEST: DEST gets SRC's bytes whole (written aside, then renamed).
-put() { cp "$1" "$(dirname "$2")/.put.tmp" && mv "$(dirname "$2")/.put.tmp" "$2"; }
 
 PORT=$(free_port)
 URL="https://127.0.0.1:$PORT"
@@ -25,14 +19,6 @@ echo "stateDir: $T/state" >>"$T/config.yaml"
 expect_contains "$(cat "$T/config.yaml")" "keys: [$T/keys]" "the config names the key folder"
 start_server "$T/config.yaml" "$T/server.log"
 wait_readyz '"status": "ready"' 100
-metric() { curl -s --cacert "$CA" "$URL/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
-wait_metric() {
-    local i
-    for i in $(seq 1 100); do
-        [ "$(metric "$1")" -ge "$2" ] 2>/dev/null && return 0
-        sleep 0.1
-    done
-}
 
 # The Secret as it lands in the cluster: /mutate's patch applied to the sealed one.
 post /mutate "$T/mutate.json"

@@ -79,3 +79,25 @@ post() {
 }
 # jget JSON-TEXT PYTHON-EXPR: evaluate EXPR over the parsed document `d`.
 jget() { "$PY" -c "import json,sys; d=json.loads(sys.argv[1]); print($2)" "$1"; }
+# metric NAME: the value of an unlabelled sample on the server's /metrics ($URL, $CA).
+metric() { curl -sS --cacert "$CA" "$URL/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
+# wait_metric NAME MIN: poll /metrics every 0.1 s (10 s at most) until NAME >= MIN.
+wait_metric() {
+    local i
+    for i in $(seq 1 100); do
+        [ "$(metric "$1")" -ge "$2" ] 2>/dev/null && return 0
+        sleep 0.1
+    done
+}
+# put SRC DEST: DEST gets SRC's bytes whole (written aside under a hidden name, then renamed),
+# so a poll never sees a half-written file and every change is exactly one reload.
+put() { cp "$1" "$(dirname "$2")/.put.tmp" && mv "$(dirname "$2")/.put.tmp" "$2"; }
+# demo_reviews: the newcomer's demo in $T/demo (scripts/demo-repo; its DEMO_* variables set
+# here) and the AdmissionReviews scripts/demo-reviews makes of its signed commit's objects.
+demo_reviews() {
+    "$SEALGATE_SOURCE_DIR/scripts/demo-repo" "$T/demo" "$SEALGATE" >"$T/demo.env"
+    eval "$(cat "$T/demo.env")"
+    "$SEALGATE" gate --repo "$DEMO_REPO" --trust "$DEMO_TRUST" --paths clusters/demo \
+        --keep-sealed -o json >"$T/objects.json" 2>/dev/null
+    "$SEALGATE_SOURCE_DIR/scripts/demo-reviews" "$T/objects.json" "$T"
+}

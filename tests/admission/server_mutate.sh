@@ -6,11 +6,7 @@
 . "$SEALGATE_SOURCE_DIR/tests/lib.sh"
 . "$SEALGATE_SOURCE_DIR/tests/admission/server_lib.sh"
 
-"$SEALGATE_SOURCE_DIR/scripts/demo-repo" "$T/demo" "$SEALGATE" >"$T/demo.env"
-eval "$(cat "$T/demo.env")"
-"$SEALGATE" gate --repo "$DEMO_REPO" --trust "$DEMO_TRUST" --paths clusters/demo --keep-sealed \
-    -o json >"$T/objects.json" 2>/dev/null
-"$SEALGATE_SOURCE_DIR/scripts/demo-reviews" "$T/objects.json" "$T"
+demo_reviews
 expect_exit 0 "the demo's reviews are valid AdmissionReviews" -- test -s "$T/mutate.json"
 
 PORT=$(free_port)
