@@ -202,17 +202,17 @@ void util_manifest_set_release(util_manifest_set *set); /* drops every document'
  * json_dumps' result must not reach free() (use util_json_dump). */
 typedef struct util_json_scope {
     util_arena arena;
-    size_t budget;                 /* bytes the scope may hand out; 0: no bound */
-    bool over_budget;              /* an allocation was refused for the budget */
+    size_t budget;                 /* bytes a decoded text may take; 0: no bound */
     struct util_json_scope *outer; /* the scope this one interrupted on the same thread */
 } util_json_scope;
 
 /* Install the allocator into both libraries; call before starting threads that use them (the
  * hooks are the libraries' own globals). Idempotent. Values made before keep working. */
 void util_json_init(void);
-/* Open a scope on this thread; size_hint (a body's length, say) sizes the arena's blocks. Past
- * budget bytes (0: no bound) allocations fail, and util_json_decode says why: a body of a few
- * MiB made of tiny values would otherwise decode to hundreds of MiB of nodes. */
+/* Open a scope on this thread; size_hint (a body's length, say) sizes the arena's blocks.
+ * util_json_decode refuses a text whose tree would take more than budget bytes (0: no bound),
+ * judging from its scan, before decoding: a body of a few MiB made of tiny values would
+ * otherwise decode to hundreds of MiB of nodes. */
 void util_json_scope_begin(util_json_scope *s, size_t size_hint, size_t budget);
 /* Close the innermost scope, which must be s, and wipe and free every JSON value made in it. */
 void util_json_scope_end(util_json_scope *s);

@@ -169,9 +169,9 @@ static void test_scope(void)
     json_decref(after);
 }
 
-/* A scope's budget: a text whose tree would pass it is refused with a message saying so, by
- * both decoders (cJSON for the plain text, jansson for the one with a fraction); a text
- * within it decodes; a later scope starts afresh. */
+/* A scope's budget: a text whose tree would pass it is refused with a message saying so before
+ * either decoder runs (cJSON for the plain text, jansson for the one with a fraction): nothing
+ * was allocated; a text within it decodes. */
 static void test_budget(void)
 {
     util_buf text;
@@ -190,7 +190,7 @@ static void test_budget(void)
         CHECK_INT(util_json_decode(&v, text.data, text.len, 100, &err), UTIL_ENOMEM);
         CHECK(v == NULL);
         CHECK_STR(err.msg, "the JSON needs more than 256 KiB of memory to decode");
-        CHECK(scope.arena.used <= 256 * 1024);
+        CHECK_INT(scope.arena.used, 0);
         util_json_scope_end(&scope);
         util_json_scope_begin(&scope, text.len, 16u << 20);
         CHECK_INT(util_json_decode(&v, text.data, text.len, 100, &err), 0);
