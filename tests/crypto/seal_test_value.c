@@ -584,6 +584,63 @@ static void test_streaming(const fixture *f, const fixture *other)
     free(plain);
 }
 
+/* The base64url codec of sealed strings (seal_value.c's own, for speed) against libsodium's:
+ * every length of the last group encodes as libsodium does; a last character with non-zero
+ * unused bits (a second spelling of the same bytes) and a byte outside the alphabet are
+ * refused by name, one-shot and streamed alike. */
+static void test_codec(const fixture *f)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint8_t plain[64], bin[256];
+    char text[400];
+    randombytes_buf(plain, sizeof(plain));
+    for (size_t len = 0; len < sizeof(plain); len++) {
+        util_error err = {0};
+        util_buf sealed;
+        util_buf_init(&sealed);
+        CHECK_INT(seal_value_seal(&sealed, &f->pub, SEAL_SCOPE_CLUSTER, NULL, NULL, NULL, plain,
+                                  len, &err),
+                  0);
+        const char *body = sealed.data + 4;
+        size_t blen = sealed.len - 4, bin_len = 0;
+        CHECK_INT(sodium_base642bin(bin, sizeof(bin), body, blen, NULL, &bin_len, NULL,
+                                    sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                  0);
+        sodium_bin2base64(text, sizeof(text), bin, bin_len,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        CHECK(strlen(text) == blen && memcmp(text, body, blen) == 0);
+        CHECK_INT(try_unseal(f, sealed.data, sealed.len, NULL, NULL, NULL, plain, len, &err), 0);
+        sink_buf back = {.calls = 0};
+        util_buf_init(&back.b);
+        if (blen % 4 == 2 || blen % 4 == 3) { /* the last character has unused low bits */
+            char *last = sealed.data + sealed.len - 1;
+            *last = alphabet[(strchr(alphabet, *last) - alphabet) | 1];
+            CHECK_INT(try_unseal(f, sealed.data, sealed.len, NULL, NULL, NULL, "", 0, &err),
+                      SEAL_ETAMPERED);
+            CHECK(strstr(err.msg, "does not decode") != NULL);
+            CHECK_INT(seal_value_unseal_to(f->kr, NULL, NULL, NULL, sealed.data, sealed.len,
+                                           sink_append, &back, &err),
+                      SEAL_ETAMPERED);
+            CHECK(strstr(err.msg, "does not decode") != NULL);
+        }
+        size_t at = 4 + len % blen; /* a byte outside the alphabet, named by its position */
+        sealed.data[at] = '=';
+        char want[64];
+        snprintf(want, sizeof(want), "byte %zu is not base64url", at);
+        CHECK_INT(try_unseal(f, sealed.data, sealed.len, NULL, NULL, NULL, "", 0, &err),
+                  SEAL_ENOTSEALED);
+        CHECK(strstr(err.msg, want) != NULL);
+        CHECK_INT(seal_value_unseal_to(f->kr, NULL, NULL, NULL, sealed.data, sealed.len,
+                                       sink_append, &back, &err),
+                  SEAL_ENOTSEALED);
+        CHECK(strstr(err.msg, want) != NULL);
+        CHECK_INT(back.b.len, 0);
+        util_buf_release(&back.b);
+        util_buf_release(&sealed);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0)
@@ -598,6 +655,7 @@ int main(int argc, char **argv)
     test_refusals(&f, &other);
     test_is_sealed(&f);
     test_streaming(&f, &other);
+    test_codec(&f);
     test_key_files();
     test_vectors();
     seal_keyring_free(f.kr);
