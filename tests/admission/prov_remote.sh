@@ -59,14 +59,7 @@ GIT_SSH_COMMAND="ssh -i $T/git_key -o UserKnownHostsFile=$T/kh_openssh -o Strict
 expect_contains "$(cat "$T/ls")" "$DEMO_COMMIT" "git over OpenSSH sees the demo commit"
 
 # config FILE URL: the demo config, syncing URL every second, state in its own folder.
-config() {
-    PORT=$(free_port)
-    URL="https://127.0.0.1:$PORT"
-    CA="$T/state-$PORT/tls.crt"
-    sed -e "s/^listen: .*/listen: 127.0.0.1:$PORT/" -e "s/^  interval: .*/  interval: 1s/" \
-        -e "s|^  url: .*|  url: $2|" "$DEMO_CONFIG" >"$1"
-    echo "stateDir: $T/state-$PORT" >>"$1"
-}
+config() { demo_config "$1" "s/^  interval: .*/  interval: 1s/" "s|^  url: .*|  url: $2|"; }
 # wait_ready: until /readyz says ready (or 20 s); $ready holds the last answer.
 wait_ready() {
     for i in $(seq 1 200); do

@@ -10,12 +10,7 @@ demo_reviews
 mkdir -m 700 "$T/keys"
 cp "$DEMO_SEALING_KEY" "$T/keys/demo.key"
 
-PORT=$(free_port)
-URL="https://127.0.0.1:$PORT"
-CA="$T/state/tls.crt"
-sed -e "s/^listen: .*/listen: 127.0.0.1:$PORT/" -e "s|^  keys: .*|  keys: [$T/keys]|" \
-    "$DEMO_CONFIG" >"$T/config.yaml"
-echo "stateDir: $T/state" >>"$T/config.yaml"
+demo_config "$T/config.yaml" "s|^  keys: .*|  keys: [$T/keys]|"
 expect_contains "$(cat "$T/config.yaml")" "keys: [$T/keys]" "the config names the key folder"
 start_server "$T/config.yaml" "$T/server.log"
 wait_readyz '"status": "ready"' 100

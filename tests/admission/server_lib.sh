@@ -101,3 +101,17 @@ demo_reviews() {
         --keep-sealed -o json >"$T/objects.json" 2>/dev/null
     "$SEALGATE_SOURCE_DIR/scripts/demo-reviews" "$T/objects.json" "$T"
 }
+# demo_config FILE [SED-EXPR...]: FILE is the demo's config ($DEMO_CONFIG) on a free port, with
+# its own state folder, each SED-EXPR applied; sets PORT, URL and CA (the self-signed
+# certificate the server will make there).
+demo_config() {
+    local file=$1 e
+    shift
+    PORT=$(free_port)
+    URL="https://127.0.0.1:$PORT"
+    CA="$T/state-$PORT/tls.crt"
+    local args=(-e "s/^listen: .*/listen: 127.0.0.1:$PORT/")
+    for e in "$@"; do args+=(-e "$e"); done
+    sed "${args[@]}" "$DEMO_CONFIG" >"$file"
+    echo "stateDir: $T/state-$PORT" >>"$file"
+}

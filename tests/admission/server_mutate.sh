@@ -9,11 +9,7 @@
 demo_reviews
 expect_exit 0 "the demo's reviews are valid AdmissionReviews" -- test -s "$T/mutate.json"
 
-PORT=$(free_port)
-URL="https://127.0.0.1:$PORT"
-CA="$T/state/tls.crt"
-sed -e "s/^listen: .*/listen: 127.0.0.1:$PORT/" "$DEMO_CONFIG" >"$T/config.yaml"
-echo "stateDir: $T/state" >>"$T/config.yaml"
+demo_config "$T/config.yaml"
 start_server "$T/config.yaml" "$T/server.log"
 wait_readyz '"status": "ready"' 100
 

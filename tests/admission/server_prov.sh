@@ -7,12 +7,7 @@
 
 "$SEALGATE_SOURCE_DIR/scripts/demo-repo" "$T/demo" "$SEALGATE" >"$T/demo.env"
 eval "$(cat "$T/demo.env")"
-PORT=$(free_port)
-URL="https://127.0.0.1:$PORT"
-CA="$T/state/tls.crt"
-sed -e "s/^listen: .*/listen: 127.0.0.1:$PORT/" -e "s/^  interval: .*/  interval: 1s/" \
-    "$DEMO_CONFIG" >"$T/config.yaml"
-echo "stateDir: $T/state" >>"$T/config.yaml"
+demo_config "$T/config.yaml" "s/^  interval: .*/  interval: 1s/"
 # Git credentials as the chart mounts them: read from files, never echoed.
 printf 'ghp_%s\n' "$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$T/git-token"
 export SEALGATE_GIT_TOKEN_FILE="$T/git-token" SEALGATE_GIT_SSH_KEY="$T/no-such-key"
