@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "crypto/seal.h"
@@ -162,85 +163,74 @@ size_t seal_value_max_plain(void)
     return (LIMIT_SEALED_VALUE - SEAL_PREFIX_LEN) / 4 * 3 - SEAL_MIN_SIZE;
 }
 
-/* base64url without padding, both ways in one pass over the text. A sealed string is
- * ciphertext, so libsodium's constant-time codec (several times slower, the bottleneck on
- * 1 MiB values) buys nothing here; base64 of plaintext (Secret data) stays on libsodium's.
- * These replaced OpenSSL's EVP_EncodeBlock / EVP_DecodeBlock, each with a second pass that
- * swapped the alphabet: the two passes were a third of `sealgate seal --raw`'s and
- * `unseal --raw`'s time on a 1 MiB value. */
+/* base64url without padding on OpenSSL's table-driven EVP_EncodeBlock / EVP_DecodeBlock. A
+ * sealed string is ciphertext, so libsodium's constant-time codec (several times slower, the
+ * bottleneck on 1 MiB values) buys nothing here; base64 of plaintext (Secret data) stays on
+ * libsodium's. The alphabet swap goes through a 256-byte table built on the stack (no
+ * globals; 64 stores, nothing beside a 1 MiB value): one load per byte, no branches. */
 static const char seal_b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char seal_b64std_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* dst has room for 4 * ceil(n / 3) + 1 bytes; returns the length written (NUL-terminated). */
-static size_t seal_b64url_encode(char *dst, const uint8_t *src, size_t n)
+/* map[from[i]] = to[i] for the 64 letters, 0 for every other byte. */
+static void seal_b64_map(char map[256], const char *from, const char *to)
 {
-    const char *a = seal_b64url_alphabet;
-    char *d = dst;
-    size_t i = 0;
-    for (; n - i >= 3; i += 3, d += 4) {
-        uint32_t v = (uint32_t)src[i] << 16 | (uint32_t)src[i + 1] << 8 | src[i + 2];
-        d[0] = a[v >> 18];
-        d[1] = a[(v >> 12) & 63];
-        d[2] = a[(v >> 6) & 63];
-        d[3] = a[v & 63];
-    }
-    if (n - i) {
-        uint32_t v = (uint32_t)src[i] << 16 | (n - i == 2 ? (uint32_t)src[i + 1] << 8 : 0);
-        *d++ = a[v >> 18];
-        *d++ = a[(v >> 12) & 63];
-        if (n - i == 2)
-            *d++ = a[(v >> 6) & 63];
-    }
-    *d = '\0';
-    return (size_t)(d - dst);
+    memset(map, 0, 256);
+    for (int i = 0; i < 64; i++)
+        map[(unsigned char)from[i]] = to[i];
 }
 
-/* Decode base64url without padding, src[0..n), into dst (room for n / 4 * 3 + 2 bytes): each
- * character is looked up in a 256-byte table built on the stack (no globals; 64 stores,
- * nothing beside a 1 MiB value; 0x80 marks a byte outside the alphabet) and every 4 make 3
- * bytes. Returns 0 with *dst_len; SEAL_B64_BADBYTE with *bad the position of
- * the first byte outside base64url; or -1 for a length no encoder makes or non-zero trailing
- * bits, so that each value has exactly one spelling. */
-enum { SEAL_B64_BADBYTE = 1 };
-static int seal_b64url_decode(uint8_t *dst, size_t *dst_len, const char *src, size_t n, size_t *bad)
+/* dst has room for 4 * ceil(n / 3) + 1 bytes; returns the length written. */
+static size_t seal_b64url_encode(char *dst, const uint8_t *src, size_t n)
 {
-    uint8_t t[256];
-    memset(t, 0x80, sizeof(t));
-    for (int i = 0; i < 64; i++)
-        t[(unsigned char)seal_b64url_alphabet[i]] = (uint8_t)i;
-    const unsigned char *s = (const unsigned char *)src;
-    size_t full = n / 4 * 4, rem = n - full;
-    unsigned seen = 0; /* the OR of every looked-up value: 0x80 set when a byte was outside */
-    uint8_t *d = dst;
-    for (size_t i = 0; i < full; i += 4, d += 3) {
-        unsigned a = t[s[i]], b = t[s[i + 1]], c = t[s[i + 2]], e = t[s[i + 3]];
-        seen |= a | b | c | e;
-        uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | e;
-        d[0] = (uint8_t)(v >> 16);
-        d[1] = (uint8_t)(v >> 8);
-        d[2] = (uint8_t)v;
+    char map[256];
+    seal_b64_map(map, seal_b64std_alphabet, seal_b64url_alphabet);
+    size_t len = (size_t)EVP_EncodeBlock((unsigned char *)dst, src, (int)n);
+    while (len && dst[len - 1] == '=')
+        len--;
+    for (size_t i = 0; i < len; i++)
+        dst[i] = map[(unsigned char)dst[i]];
+    dst[len] = '\0';
+    return len;
+}
+
+/* Translate src[0..n) to the standard alphabet in tmp (n + 3 bytes); the position of the
+ * first byte outside base64url, or n when all are in it. */
+static size_t seal_b64url_to_std(char *tmp, const char *src, size_t n)
+{
+    char map[256];
+    unsigned bad = 0;
+    seal_b64_map(map, seal_b64url_alphabet, seal_b64std_alphabet);
+    for (size_t i = 0; i < n; i++) {
+        char m = map[(unsigned char)src[i]];
+        tmp[i] = m;
+        bad |= m == 0;
     }
-    uint32_t v = 0;
-    for (size_t i = full; i < n; i++) {
-        seen |= t[s[i]];
-        v = v << 6 | t[s[i]];
-    }
-    if (seen & 0x80) {
-        size_t i = 0;
-        while (!(t[s[i]] & 0x80))
-            i++;
-        *bad = i;
-        return SEAL_B64_BADBYTE;
-    }
-    if (rem == 1 || n == 0 || (rem == 2 && (v & 0x0f)) || (rem == 3 && (v & 0x03)))
+    if (!bad)
+        return n;
+    size_t i = 0;
+    while (tmp[i])
+        i++;
+    return i;
+}
+
+/* Decode tmp[0..n) (standard alphabet, from seal_b64url_to_std) into dst (room for
+ * n / 4 * 3 + 3 bytes). Refuses lengths no encoder makes and non-zero trailing bits, so each
+ * value has exactly one spelling. */
+static int seal_b64std_decode(uint8_t *dst, size_t *dst_len, char *tmp, size_t n)
+{
+    size_t rem = n % 4, pad = rem ? 4 - rem : 0;
+    if (rem == 1 || n == 0)
         return -1;
-    if (rem == 2)
-        *d++ = (uint8_t)(v >> 4);
-    if (rem == 3) {
-        *d++ = (uint8_t)(v >> 10);
-        *d++ = (uint8_t)(v >> 2);
-    }
-    *dst_len = (size_t)(d - dst);
+    int last = (int)(strchr(seal_b64std_alphabet, tmp[n - 1]) - seal_b64std_alphabet);
+    if ((rem == 2 && (last & 0x0f)) || (rem == 3 && (last & 0x03)))
+        return -1;
+    memset(tmp + n, '=', pad);
+    int w = EVP_DecodeBlock(dst, (const unsigned char *)tmp, (int)(n + pad));
+    if (w < 0 || (size_t)w < pad)
+        return -1;
+    *dst_len = (size_t)w - pad;
     return 0;
 }
 
@@ -344,23 +334,28 @@ static int seal_decode(uint8_t **bin, size_t *bin_len, const char *s, size_t len
                               "sealed value of %zu bytes is over the limit (%u bytes, "
                               "LIMIT_SEALED_VALUE)",
                               len, LIMIT_SEALED_VALUE);
-    uint8_t *out = malloc(blen / 4 * 3 + 2);
-    if (!out)
+    uint8_t *out = malloc(blen / 4 * 3 + 3);
+    char *tmp = malloc(blen + 3);
+    if (!out || !tmp) {
+        free(out);
+        free(tmp);
         return util_error_set(err, UTIL_ENOMEM, "out of memory");
-    size_t badpos = 0;
-    int rc = 0, dec = seal_b64url_decode(out, bin_len, b, blen, &badpos);
-    if (dec == SEAL_B64_BADBYTE)
+    }
+    size_t badpos = seal_b64url_to_std(tmp, b, blen);
+    int rc = 0;
+    if (badpos < blen)
         rc = util_error_set(err, SEAL_ENOTSEALED, "not a sealed value (byte %zu is not base64url)",
                             badpos + (size_t)SEAL_PREFIX_LEN);
     else if (blen < sodium_base64_ENCODED_LEN(SEAL_MIN_SIZE, SEAL_VARIANT) - 1)
         rc = util_error_set(
             err, SEAL_ETRUNCATED, "sealed value is truncated (%zu characters, at least %zu)", len,
             (size_t)SEAL_PREFIX_LEN + sodium_base64_ENCODED_LEN(SEAL_MIN_SIZE, SEAL_VARIANT) - 1);
-    else if (dec != 0)
+    else if (seal_b64std_decode(out, bin_len, tmp, blen) != 0)
         /* A length no encoder produces, or non-zero trailing bits: cut or altered. */
         rc = util_error_set(err, SEAL_ETAMPERED,
                             "sealed value is damaged (its base64url does "
                             "not decode: cut or altered)");
+    free(tmp);
     if (rc) {
         free(out);
         return rc;
@@ -773,11 +768,10 @@ void seal_sealer_free(seal_sealer *s)
 
 /* Unsealing in two passes over the sealed text, so that no plaintext leaves before the tag
  * is checked: the first decodes and authenticates, the second decodes again and decrypts
- * piece by piece into locked memory, handing each piece to the sink. (Decoding once into a
- * whole-value buffer was slower: on a 1 MiB value its page faults cost more than decoding
- * twice into one 12 KiB piece that stays in cache.) */
+ * piece by piece into locked memory, handing each piece to the sink. */
 typedef struct seal_opener {
     seal_aead aead;
+    char std[SEAL_STREAM_CHARS + 4];      /* a piece of the text, in the standard alphabet */
     uint8_t bin[SEAL_STREAM_CHUNK + 4];   /* that piece decoded */
     uint8_t plain[SEAL_STREAM_CHUNK + 4]; /* and decrypted */
 } seal_opener;
@@ -787,13 +781,13 @@ typedef struct seal_opener {
 static int seal_open_piece(seal_opener *o, size_t *n, const char *b, size_t blen, size_t off,
                            util_error *err)
 {
-    size_t m = blen - off < SEAL_STREAM_CHARS ? blen - off : SEAL_STREAM_CHARS, bad = 0;
-    int dec = seal_b64url_decode(o->bin, n, b + off, m, &bad);
-    if (dec == SEAL_B64_BADBYTE)
+    size_t m = blen - off < SEAL_STREAM_CHARS ? blen - off : SEAL_STREAM_CHARS;
+    size_t bad = seal_b64url_to_std(o->std, b + off, m);
+    if (bad < m)
         return util_error_set(err, SEAL_ENOTSEALED,
                               "not a sealed value (byte %zu is not base64url)",
                               off + bad + (size_t)SEAL_PREFIX_LEN);
-    if (dec != 0)
+    if (seal_b64std_decode(o->bin, n, o->std, m) != 0)
         return util_error_set(err, SEAL_ETAMPERED,
                               "sealed value is damaged (its base64url does not decode: cut or "
                               "altered)");
