@@ -167,15 +167,30 @@ static void srv_mhd_logger(void *cls, const char *fmt, va_list ap)
 
 /* ---- answers --------------------------------------------------------------------------- */
 
+/* libmicrohttpd lets go of an answer's text here. Wiped: a /mutate answer carries the values
+ * it unsealed. */
+static void srv_body_free(void *cls)
+{
+    util_buf *held = cls;
+    util_buf_release_secret(held);
+    free(held);
+}
+
+/* Send body (taken) with status and Content-Type type. */
 static enum MHD_Result srv_send(adm_server *srv, struct MHD_Connection *conn, unsigned status,
                                 const char *type, util_buf *body)
 {
-    size_t len;
-    char *data = util_buf_steal(body, &len);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    util_buf *held = malloc(sizeof *held);
+    if (held == NULL) {
+        util_buf_release_secret(body);
+        return MHD_NO;
+    }
+    *held = *body;
+    util_buf_init(body);
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        held->len, held->data ? held->data : (char *)"", srv_body_free, held);
     if (resp == NULL) {
-        free(data);
+        srv_body_free(held);
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -381,8 +396,8 @@ static int srv_first_look(adm_server *srv, struct MHD_Connection *conn, srv_req 
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
-        if (len <= srv->cfg->limits.body)
-            return 0;
+        if (len <= srv->cfg->limits.body) /* one buffer: growing would leave copies behind */
+            return util_buf_reserve(&r->body, (size_t)len) < 0 ? 500 : 0;
         /* Answering before the body is read makes the kernel reset the connection while the
          * client still sends, and the client then never sees the 413. So unless the client
          * waits for "100 Continue" (and will not send), or the body is over the cap, it is
@@ -413,6 +428,9 @@ static enum MHD_Result srv_send_early(adm_server *srv, struct MHD_Connection *co
         break;
     case 415:
         snprintf(msg, sizeof msg, "Content-Type must be application/json");
+        break;
+    case 500:
+        snprintf(msg, sizeof msg, "no memory for the request body");
         break;
     default:
         snprintf(msg, sizeof msg, "request body over %zu bytes (limits.body)",
@@ -489,7 +507,7 @@ static enum MHD_Result srv_handler(void *cls, struct MHD_Connection *conn, const
         if (!r->too_large) {
             r->too_large = true;
             r->discard_t0 = util_now_ns();
-            util_buf_release(&r->body);
+            util_buf_release_secret(&r->body);
         }
         return srv_discard_more(srv, r) ? MHD_YES : MHD_NO;
     }
@@ -520,7 +538,7 @@ static void srv_completed(void *cls, struct MHD_Connection *conn, void **req_cls
     srv_req *r = *req_cls;
     if (r == NULL)
         return;
-    util_buf_release(&r->body);
+    util_buf_release_secret(&r->body); /* an UPDATE's oldObject holds a Secret's values */
     free(r);
     *req_cls = NULL;
     atomic_fetch_sub(&srv->inflight, 1);

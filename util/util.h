@@ -241,5 +241,8 @@ json_t *util_json_path(const json_t *root, const char *dotted);
 bool util_glob_match(const char *pattern, const char *s);
 /* Monotonic clock in nanoseconds. */
 uint64_t util_now_ns(void);
+/* Length of the valid UTF-8 sequence starting s (n bytes readable), or 0: an overlong form, a
+ * surrogate, a code point past U+10FFFF or a cut sequence is invalid, as for jansson. */
+size_t util_utf8_len(const unsigned char *s, size_t n);
 
 #endif

@@ -142,12 +142,46 @@ static bool simple_escape(const char *hex, size_t left)
     return memcmp(hex, "0000", 4) != 0;
 }
 
+/* From just inside a string, the index of its closing quote (len when there is none). Clears
+ * simple at what jansson refuses or cJSON reads otherwise: a raw control character, a bad or
+ * NUL \u escape, invalid UTF-8. Having checked the UTF-8 here, the fast decoder's strings need
+ * no second check. */
+static size_t scan_string(json_scan *out, const unsigned char *s, size_t len, size_t i)
+{
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
+        if (c == '"')
+            return i;
+        if (c == '\\') {
+            if (i + 1 < len && s[i + 1] == 'u' &&
+                !simple_escape((const char *)s + i + 2, len - i - 2))
+                out->simple = false;
+            i += 2; /* the escaped byte may be a quote */
+        } else if (c < 0x20) {
+            out->simple = false;
+            i++;
+        } else {
+            size_t n = util_utf8_len(s + i, len - i);
+            if (n == 0) {
+                out->simple = false;
+                n = 1;
+            }
+            i += n;
+        }
+    }
+    return len;
+}
+
 /* One pass over the text: refuse nesting deeper than max_depth before any recursive decoder
  * sees it, and find out whether the fast decoder may be used. */
-static int scan(json_scan *out, const char *s, size_t len, unsigned max_depth, util_error *err)
+static int scan(json_scan *out, const char *text, size_t len, unsigned max_depth, util_error *err)
 {
+    const unsigned char *s = (const unsigned char *)text;
     unsigned depth = 0;
-    bool in_string = false;
     size_t i = 0;
     out->simple = true;
     out->values = 1;
@@ -156,21 +190,9 @@ static int scan(json_scan *out, const char *s, size_t len, unsigned max_depth, u
     if (i == len || (s[i] != '{' && s[i] != '['))
         out->simple = false; /* a bare value, a byte-order mark, or nothing: jansson's to judge */
     for (; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (in_string) {
-            if (c == '\\') {
-                if (i + 1 < len && s[i + 1] == 'u' && !simple_escape(s + i + 2, len - i - 2))
-                    out->simple = false;
-                i++; /* the escaped byte may be a quote */
-            } else if (c == '"') {
-                in_string = false;
-            } else if (c < 0x20) {
-                out->simple = false; /* raw control characters: jansson refuses them */
-            }
-            continue;
-        }
+        unsigned char c = s[i];
         if (c == '"') {
-            in_string = true;
+            i = scan_string(out, s, len, i + 1);
         } else if (c == '[' || c == '{') {
             out->values++;
             if (++depth > max_depth)
@@ -182,7 +204,7 @@ static int scan(json_scan *out, const char *s, size_t len, unsigned max_depth, u
                 depth--;
         } else if (c == ',' || c == ':') {
             out->values++;
-        } else if (out->simple && !simple_outside(s, len, i)) {
+        } else if (out->simple && !simple_outside(text, len, i)) {
             out->simple = false;
         }
     }
@@ -190,7 +212,8 @@ static int scan(json_scan *out, const char *s, size_t len, unsigned max_depth, u
 }
 
 /* The jansson value of a cJSON tree, or NULL where jansson would read the text otherwise (a
- * duplicate key, invalid UTF-8, an integer a double does not hold exactly). */
+ * duplicate key, an integer a double does not hold exactly). The scan has checked the UTF-8,
+ * hence the _nocheck constructors: jansson's own check was a fifth of decoding. */
 static json_t *from_cjson(const cJSON *c)
 {
     json_t *v;
@@ -200,7 +223,7 @@ static json_t *from_cjson(const cJSON *c)
         for (const cJSON *m = c->child; m; m = m->next) {
             size_t before = json_object_size(v);
             json_t *child = from_cjson(m);
-            if (!child || json_object_set_new(v, m->string, child) < 0 ||
+            if (!child || json_object_set_new_nocheck(v, m->string, child) < 0 ||
                 json_object_size(v) == before) {
                 json_decref(v);
                 return NULL;
@@ -220,7 +243,7 @@ static json_t *from_cjson(const cJSON *c)
         return v;
     }
     if (cJSON_IsString(c))
-        return json_stringn(c->valuestring, strlen(c->valuestring)); /* checks UTF-8 */
+        return json_stringn_nocheck(c->valuestring, strlen(c->valuestring));
     if (cJSON_IsNumber(c)) {
         /* Past 2^53 a double skips integers: the text may have said something else. */
         if (fabs(c->valuedouble) >= 9007199254740992.0)

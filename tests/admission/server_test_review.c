@@ -1,5 +1,6 @@
 /* server_test_review.c: the config loader, durations and sizes, AdmissionReview decoding and
  * answers, in process. The real apiserver captures come from ../shared/fixtures. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,6 +311,36 @@ static void test_render(void)
     CHECK(n > 0 && memcmp(dec, "[{\"op\":\"replace\"", 16) == 0);
     json_decref(v);
     adm_response_release(&res);
+
+    /* keys are not in the first guess at the answer's size: many long ones need a second try */
+    CHECK_INT(adm_response_init(&res, "uid-9"), 0);
+    for (int i = 0; i < 60; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "annotation-%02d-%049d", i, 0);
+        CHECK_INT(adm_response_annotate(&res, key, "v"), 0);
+    }
+    v = render(&res, false);
+    CHECK_INT(json_object_size(util_json_path(v, "response.auditAnnotations")), 60);
+    CHECK_STR(json_string_value(json_object_get(
+                  util_json_path(v, "response.auditAnnotations"),
+                  "annotation-59-0000000000000000000000000000000000000000000000000")),
+              "v");
+    json_decref(v);
+    adm_response_release(&res);
+
+    /* a patch far past the first guess at the answer's size comes back whole */
+    CHECK_INT(adm_response_init(&res, "uid-8"), 0);
+    for (int i = 0; i < 3000; i++)
+        CHECK_INT(util_buf_puts(&res.patch, "0123456789abcdef0123456789ABCDEF"), 0);
+    v = render(&res, true);
+    b64 = json_string_value(util_json_path(v, "response.patch"));
+    size_t b64_len = b64 ? strlen(b64) : 0;
+    unsigned char *big_dec = malloc(b64_len + 1);
+    n = big_dec && b64 ? EVP_DecodeBlock(big_dec, (const unsigned char *)b64, (int)b64_len) : -1;
+    CHECK(n >= (int)res.patch.len && memcmp(big_dec, res.patch.data, res.patch.len) == 0);
+    free(big_dec);
+    json_decref(v);
+    adm_response_release(&res);
 }
 
 static void test_render_warnings(void)
@@ -337,6 +368,37 @@ static void test_render_warnings(void)
     CHECK_INT(strlen(json_string_value(json_array_get(ws, 0))), 256);
     CHECK(strcmp(json_string_value(json_array_get(ws, 0)) + 253, "...") == 0);
     CHECK_STR(json_string_value(json_array_get(ws, 5)), "short");
+    json_decref(v);
+    adm_response_release(&res);
+
+    /* the cut counts characters, not bytes; one of exactly 256 stays whole */
+    CHECK_INT(adm_response_init(&res, "uid-6"), 0);
+    char accents[2 * 300 + 1] = "";
+    for (int i = 0; i < 300; i++)
+        memcpy(accents + 2 * i, "\xc3\xa9", 3);
+    char exact[257];
+    memset(exact, 'x', 256);
+    exact[256] = '\0';
+    for (int i = 0; i < 5; i++)
+        CHECK_INT(adm_response_warn(&res, big), 0);
+    CHECK_INT(adm_response_warn(&res, accents), 0);
+    CHECK_INT(adm_response_warn(&res, exact), 0);
+    v = render(&res, false);
+    ws = util_json_path(v, "response.warnings");
+    const char *cut = json_string_value(json_array_get(ws, 5));
+    CHECK_INT(strlen(cut), 2 * 253 + 3);
+    CHECK(strncmp(cut, accents, 2 * 253) == 0 && strcmp(cut + 2 * 253, "...") == 0);
+    CHECK_STR(json_string_value(json_array_get(ws, 6)), exact);
+    json_decref(v);
+    adm_response_release(&res);
+
+    /* JSON's own escapes survive; DEL and C1 controls become spaces */
+    CHECK_INT(adm_response_init(&res, "uid-7"), 0);
+    CHECK_INT(adm_response_warn(&res, "quote \" backslash \\ del \x7f c1 \xc2\x85 nbsp \xc2\xa0"),
+              0);
+    v = render(&res, false);
+    CHECK_STR(json_string_value(json_array_get(util_json_path(v, "response.warnings"), 0)),
+              "quote \" backslash \\ del   c1   nbsp \xc2\xa0");
     json_decref(v);
     adm_response_release(&res);
 

@@ -98,6 +98,18 @@ static void test_edges(void)
         "[1\x01]",
         "[ 1 ]",
         "[\f1]",
+        /* UTF-8, which the scan checks for the fast decoder: valid of every length, then an
+         * overlong form, a surrogate, past U+10FFFF, cut short, a lone continuation byte */
+        "{\"na\xc3\xafve\":\"\xe2\x80\x93 \xe6\x97\xa5 \xf0\x9f\x9a\x80\"}",
+        "[\"\xc2\xa0\xdf\xbf\xef\xbf\xbf\xf4\x8f\xbf\xbf\"]",
+        "[\"\xc0\xaf\"]",
+        "[\"\xe0\x80\xaf\"]",
+        "[\"\xed\xa0\x80\"]",
+        "[\"\xf4\x90\x80\x80\"]",
+        "[\"\xe2\x82\"]",
+        "[\"\xe2\x82\"  ]",
+        "[\"\x80\"]",
+        "{\"\xe2\x82\":1}",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
         agrees_str(texts[i]);
