@@ -50,7 +50,8 @@ static int admit_findings(const adm__engine *eng, const pol_result *pr, adm_resp
         const pol_finding *f = &pr->findings[i];
         if (!strstr(ids.data ? ids.data : "", f->rule_id))
             rc = admit_join(&ids, ",", f->rule_id);
-        json_array_append_new(log_rules, json_string(f->rule_id));
+        if (log_rules != NULL)
+            json_array_append_new(log_rules, json_string(f->rule_id));
         if (rc < 0)
             break;
         if (f->action == POL_DENY) {
@@ -102,8 +103,10 @@ static int admit_validate(const adm__engine *eng, const adm_request *req, adm_re
     pol_input in = {req->object, req->old_object, req->request, git};
     pol_result pr;
     int rc = pol_eval(&pr, rs, &in, (pol_mode)eng->mode, arena, err);
-    json_t *log_rules = json_array();
-    if (rc == 0 && log_rules == NULL)
+    /* The rules that spoke, for the log line: only built when the line would be written. */
+    bool logged = ADM_LOG_INFO >= eng->log_level;
+    json_t *log_rules = logged ? json_array() : NULL;
+    if (rc == 0 && logged && log_rules == NULL)
         rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
     if (rc == 0 && (rc = admit_findings(eng, &pr, res, log_rules)) < 0)
         util_error_set(err, rc, "cannot build the answer");
@@ -113,12 +116,12 @@ static int admit_validate(const adm__engine *eng, const adm_request *req, adm_re
         json_decref(log_rules);
         return rc;
     }
-    if (pv == 1 || pv == 2)
+    if (log_rules != NULL && (pv == 1 || pv == 2))
         json_array_append_new(log_rules, json_string("sealgate/provenance"));
     int verdict = !res->allowed             ? ADM__V_DENIED
                   : pr.warns > 0 || pv == 2 ? ADM__V_WARNED
                                             : ADM__V_ALLOWED;
-    if (verdict != ADM__V_ALLOWED)
+    if (verdict != ADM__V_ALLOWED && logged)
         adm__log(eng->log_level, ADM_LOG_INFO,
                  admit_log_fields(req, "validate", log_rules, eng->mode),
                  verdict == ADM__V_DENIED ? "denied" : "warned");

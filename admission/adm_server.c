@@ -1,12 +1,19 @@
-/* adm_server.c: the HTTPS server. libmicrohttpd (GnuTLS backend) runs a pool of polling
- * threads; each request's body is bounded as it arrives, decoded, answered by adm__admit and
- * freed at once with its arena. The main thread waits for signals and polls the certificate,
- * rule and sealing key files, swapping any of them without stopping the server. */
+/* adm_server.c: the HTTPS server. One thread accepts connections and hands each to the least
+ * busy of the workers, one libmicrohttpd daemon (GnuTLS backend) and thread per core; each
+ * request's body is bounded as it arrives, decoded, answered by adm__admit and freed at once
+ * with its arena. The main thread waits for signals and polls the certificate, rule and
+ * sealing key files, swapping any of them without stopping the server. */
+#define _GNU_SOURCE /* accept4 */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -45,10 +52,29 @@
 #define SRV_DISCARD_MS     2000
 /* The client CA bundle file. */
 #define SRV_MAX_CA_FILE (4u * 1024 * 1024)
+/* libmicrohttpd's per-connection buffer, which holds a request's headers and which it zeroes
+ * whole between requests (32 KiB by default, 2% of the webhook's CPU). The apiserver's headers
+ * take well under 1 KiB; bodies are handed over in pieces, whatever their size. */
+#define SRV_CONNECTION_MEMORY (16u * 1024)
+/* Cores counted for the default number of workers: the apiserver keeps tens of connections,
+ * not hundreds, and a big node's every core would mostly be idle threads. */
+#define SRV_WORKERS_MAX 16
+
+/* A worker: one libmicrohttpd daemon and its polling thread, fed by the acceptor. */
+typedef struct srv_worker {
+    adm_server *srv;
+    struct MHD_Daemon *daemon;
+    atomic_int connections; /* open, as counted from the hand-over to the close */
+} srv_worker;
 
 struct adm_server {
     const adm_config *cfg;
-    struct MHD_Daemon *daemon;
+    srv_worker *workers;
+    unsigned nworkers; /* started */
+    int listen_fd;     /* -1: closed */
+    pthread_t acceptor;
+    bool accepting;             /* the acceptor thread runs */
+    atomic_bool stop_accepting; /* tells it to return */
     adm__tls *tls;
     adm__rules *rules;
     adm__prov *prov; /* NULL: provenance off */
@@ -117,7 +143,8 @@ static int srv_cert_callback(gnutls_session_t session, const gnutls_datum_t *req
 static void srv_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                                   enum MHD_ConnectionNotificationCode toe)
 {
-    adm_server *srv = cls;
+    srv_worker *w = cls;
+    adm_server *srv = w->srv;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         srv_conn *sc = calloc(1, sizeof *sc);
         if (sc != NULL) {
@@ -138,6 +165,7 @@ static void srv_notify_connection(void *cls, struct MHD_Connection *conn, void *
         }
         return;
     }
+    atomic_fetch_sub(&w->connections, 1);
     srv_conn *sc = *socket_context;
     if (sc != NULL) {
         if (sc->fresh)
@@ -271,11 +299,23 @@ static enum MHD_Result srv_readyz(adm_server *srv, struct MHD_Connection *conn)
     return srv_send_json(srv, conn, ready ? 200 : 503, doc, JSON_INDENT(2));
 }
 
+/* Open connections per worker: how evenly the acceptor spreads them. */
+static int srv_metrics_workers(adm_server *srv, util_buf *out)
+{
+    int rc = util_buf_puts(out, "# HELP sealgate_worker_connections Open connections per worker "
+                                "thread.\n# TYPE sealgate_worker_connections gauge\n");
+    for (unsigned i = 0; i < srv->nworkers && rc == 0; i++)
+        rc = util_buf_printf(out, "sealgate_worker_connections{worker=\"%u\"} %d\n", i,
+                             atomic_load(&srv->workers[i].connections));
+    return rc;
+}
+
 static enum MHD_Result srv_metrics(adm_server *srv, struct MHD_Connection *conn)
 {
     util_buf body;
     util_buf_init(&body);
-    if (adm__metrics_render(srv->metrics, &body) < 0 || adm__prov_metrics(srv->prov, &body) < 0) {
+    if (adm__metrics_render(srv->metrics, &body) < 0 || srv_metrics_workers(srv, &body) < 0 ||
+        adm__prov_metrics(srv->prov, &body) < 0) {
         util_buf_release(&body);
         return MHD_NO;
     }
@@ -573,10 +613,29 @@ static int srv_resolve(adm_server *srv, const char *listen, util_error *err)
     return 0;
 }
 
+/* The cores this process may use: the CPUs it may run on, within its cgroup's CPU quota
+ * (cgroup v2 cpu.max, which a Kubernetes CPU limit sets). A pod sees all of its node's CPUs
+ * otherwise. */
 static unsigned srv_cores(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 && n < 256 ? (unsigned)n : 1;
+    cpu_set_t set;
+    long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+    if (n <= 0)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n <= 0)
+        n = 1;
+    util_buf max;
+    util_error err;
+    util_buf_init(&max);
+    unsigned long quota, period;
+    if (util_file_read(&max, "/sys/fs/cgroup/cpu.max", 256, &err) == 0 &&
+        sscanf(max.data ? max.data : "", "%lu %lu", &quota, &period) == 2 && period > 0) {
+        unsigned long allowed = (quota + period - 1) / period; /* "max 100000" does not scan */
+        if (allowed >= 1 && allowed < (unsigned long)n)
+            n = (long)allowed;
+    }
+    util_buf_release(&max);
+    return n < SRV_WORKERS_MAX ? (unsigned)n : SRV_WORKERS_MAX;
 }
 
 int adm_server_new(adm_server **out, const adm_config *cfg, util_error *err)
@@ -587,9 +646,13 @@ int adm_server_new(adm_server **out, const adm_config *cfg, util_error *err)
     if (srv == NULL)
         return util_error_set(err, UTIL_ENOMEM, "out of memory");
     srv->cfg = cfg;
+    srv->listen_fd = -1;
     pthread_mutex_init(&srv->state_lock, NULL);
     util_buf_init(&srv->client_ca);
-    srv->threads = cfg->limits.threads ? cfg->limits.threads : srv_cores();
+    /* Two workers per core: a worker whose clients are all between requests leaves its core
+     * idle, and with 16 connections on 2 cores, 4 workers answered 17% more reviews than 2,
+     * with half the p99 (bench/webhook). */
+    srv->threads = cfg->limits.threads ? cfg->limits.threads : 2 * srv_cores();
     int rc = srv_resolve(srv, cfg->listen ? cfg->listen : "127.0.0.1:8443", err);
     if (rc == 0 && (srv->metrics = adm__metrics_new()) == NULL)
         rc = util_error_set(err, UTIL_ENOMEM, "out of memory");
@@ -613,22 +676,111 @@ int adm_server_new(adm_server **out, const adm_config *cfg, util_error *err)
     return 0;
 }
 
-int adm_server_start(adm_server *srv, util_error *err)
+/* ---- accepting ----------------------------------------------------------------------- */
+
+/* The listening socket. SO_REUSEADDR lets a restart bind at once over connections still in
+ * TIME_WAIT; not SO_REUSEPORT, which would let a second server share the port unnoticed. */
+static int srv_listen(adm_server *srv, util_error *err)
+{
+    const char *at = srv->cfg->listen ? srv->cfg->listen : "127.0.0.1:8443";
+    int one = 1;
+    int fd = socket(srv->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(fd, (struct sockaddr *)&srv->addr, srv->addrlen) < 0 || listen(fd, SOMAXCONN) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return util_error_set(err, UTIL_EIO, "cannot serve on %s: %s", at, strerror(e));
+    }
+    struct sockaddr_storage bound;
+    socklen_t len = sizeof bound;
+    if (getsockname(fd, (struct sockaddr *)&bound, &len) == 0)
+        srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                      : ((struct sockaddr_in *)&bound)->sin_port);
+    srv->listen_fd = fd;
+    return 0;
+}
+
+/* The worker with the fewest open connections, a rotation breaking ties. Left to themselves,
+ * libmicrohttpd's threads accept in bursts: one of two once took all 16 connections of a
+ * client while the other idled, and the run lost a fifth of its throughput. */
+static srv_worker *srv_pick(adm_server *srv, unsigned *turn)
+{
+    srv_worker *best = &srv->workers[*turn % srv->nworkers];
+    int least = INT_MAX;
+    for (unsigned k = 0; k < srv->nworkers; k++) {
+        srv_worker *w = &srv->workers[(*turn + k) % srv->nworkers];
+        int open = atomic_load(&w->connections);
+        if (open < least) {
+            least = open;
+            best = w;
+        }
+    }
+    (*turn)++;
+    return best;
+}
+
+static void *srv_accept_loop(void *arg)
+{
+    adm_server *srv = arg;
+    unsigned turn = 0;
+    while (!atomic_load(&srv->stop_accepting)) {
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof peer;
+        int fd =
+            accept4(srv->listen_fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+            int e = errno;
+            if (e == EBADF || e == EINVAL)
+                break; /* the socket was shut down: srv_stop_accepting */
+            if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+                adm__log(srv->cfg->log_level, ADM_LOG_WARN,
+                         json_pack("{s:s}", "error", strerror(e)),
+                         "cannot accept a connection; retrying");
+                struct timespec ts = {0, 50 * 1000000L};
+                nanosleep(&ts, NULL);
+            }
+            continue; /* EINTR, ECONNABORTED and the like: the next one */
+        }
+        srv_worker *w = srv_pick(srv, &turn);
+        atomic_fetch_add(&w->connections, 1);
+        if (MHD_add_connection(w->daemon, fd, (struct sockaddr *)&peer, len) != MHD_YES)
+            atomic_fetch_sub(&w->connections, 1); /* refused (at its limit): closed by it */
+    }
+    return NULL;
+}
+
+/* Close the listening socket; shutdown() first, which wakes the acceptor out of accept(). */
+static void srv_stop_accepting(adm_server *srv)
+{
+    if (srv->listen_fd < 0)
+        return;
+    atomic_store(&srv->stop_accepting, true);
+    shutdown(srv->listen_fd, SHUT_RDWR);
+    if (srv->accepting)
+        pthread_join(srv->acceptor, NULL);
+    srv->accepting = false;
+    close(srv->listen_fd);
+    srv->listen_fd = -1;
+}
+
+/* ---- workers --------------------------------------------------------------------------- */
+
+static int srv_worker_start(adm_server *srv, srv_worker *w, unsigned connection_limit,
+                            util_error *err)
 {
     const adm_config *cfg = srv->cfg;
     struct MHD_OptionItem opts[16];
     size_t n = 0;
 #define OPT(o, v, p) (opts[n++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)})
-    OPT(MHD_OPTION_SOCK_ADDR, 0, &srv->addr);
-    OPT(MHD_OPTION_THREAD_POOL_SIZE, srv->threads, NULL);
-    OPT(MHD_OPTION_CONNECTION_LIMIT, cfg->limits.connections, NULL);
+    OPT(MHD_OPTION_CONNECTION_LIMIT, connection_limit, NULL);
+    OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SRV_CONNECTION_MEMORY, NULL);
     OPT(MHD_OPTION_CONNECTION_TIMEOUT, (cfg->limits.timeout_ms + 999) / 1000, NULL);
     OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, SRV_TLS_PRIORITIES);
     OPT(MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)srv_cert_callback);
-    OPT(MHD_OPTION_NOTIFY_CONNECTION, srv_notify_connection, srv);
+    OPT(MHD_OPTION_NOTIFY_CONNECTION, srv_notify_connection, w);
     OPT(MHD_OPTION_NOTIFY_COMPLETED, srv_completed, srv);
     OPT(MHD_OPTION_EXTERNAL_LOGGER, srv_mhd_logger, srv);
-    OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
     if (srv->client_ca.len > 0)
         OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, srv->client_ca.data);
     OPT(MHD_OPTION_END, 0, NULL);
@@ -636,17 +788,44 @@ int adm_server_start(adm_server *srv, util_error *err)
     /* Turbo: read and write before asking epoll, which on keep-alive connections that carry
      * one review after another saves a wait per request (12% of the CPU per request). */
     unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_TURBO | MHD_USE_ERROR_LOG;
-    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, srv_handler, srv, MHD_OPTION_ARRAY, opts,
-                                   MHD_OPTION_END);
-    if (srv->daemon == NULL)
-        return util_error_set(err, UTIL_EIO, "cannot serve on %s: %s",
-                              cfg->listen ? cfg->listen : "127.0.0.1:8443",
+                     MHD_USE_TURBO | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+    w->srv = srv;
+    w->daemon = MHD_start_daemon(flags, 0, NULL, NULL, srv_handler, srv, MHD_OPTION_ARRAY, opts,
+                                 MHD_OPTION_END);
+    if (w->daemon == NULL)
+        return util_error_set(err, UTIL_EIO, "cannot start a worker: %s",
                               srv->mhd_error[0] ? srv->mhd_error : strerror(errno));
+    return 0;
+}
+
+static void srv_workers_stop(adm_server *srv)
+{
+    for (unsigned i = 0; i < srv->nworkers; i++)
+        MHD_stop_daemon(srv->workers[i].daemon);
+    srv->nworkers = 0;
+}
+
+int adm_server_start(adm_server *srv, util_error *err)
+{
+    const adm_config *cfg = srv->cfg;
+    int rc = srv_listen(srv, err);
+    if (rc < 0)
+        return rc;
+    srv->workers = calloc(srv->threads, sizeof *srv->workers);
+    if (srv->workers == NULL)
+        return util_error_set(err, UTIL_ENOMEM, "out of memory");
+    /* limits.connections in all: the acceptor fills the workers evenly. */
+    unsigned per_worker = (cfg->limits.connections + srv->threads - 1) / srv->threads;
+    for (unsigned i = 0; i < srv->threads; i++) {
+        if ((rc = srv_worker_start(srv, &srv->workers[i], per_worker, err)) < 0)
+            return rc;
+        srv->nworkers++;
+    }
+    if ((rc = pthread_create(&srv->acceptor, NULL, srv_accept_loop, srv)) != 0)
+        return util_error_set(err, UTIL_EFAIL, "cannot start the acceptor: %s", strerror(rc));
+    srv->accepting = true;
     if (adm__prov_start(srv->prov, err) < 0)
         return err->code;
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = di ? di->port : 0;
     json_t *rules = adm__rules_status(srv->rules);
     adm__log(cfg->log_level, ADM_LOG_INFO,
              json_pack("{s:s, s:i, s:i, s:s, s:o*, s:s, s:s*}", "listen",
@@ -732,7 +911,7 @@ static void srv_poll_keys(adm_server *srv, bool force)
 static void srv_drain(adm_server *srv)
 {
     atomic_store(&srv->draining, true);
-    MHD_socket lfd = MHD_quiesce_daemon(srv->daemon);
+    srv_stop_accepting(srv);
     uint64_t t0 = util_now_ns();
     while ((atomic_load(&srv->inflight) > 0 || atomic_load(&srv->fresh) > 0) &&
            util_now_ns() - t0 < SRV_DRAIN_MS * 1000000ull) {
@@ -740,10 +919,7 @@ static void srv_drain(adm_server *srv)
         nanosleep(&ts, NULL);
     }
     int left = atomic_load(&srv->inflight);
-    MHD_stop_daemon(srv->daemon);
-    srv->daemon = NULL;
-    if (lfd != MHD_INVALID_SOCKET)
-        close(lfd);
+    srv_workers_stop(srv);
     adm__log(srv->cfg->log_level, left ? ADM_LOG_WARN : ADM_LOG_INFO,
              json_pack("{s:i}", "abandoned", left), "stopped");
 }
@@ -776,8 +952,9 @@ void adm_server_free(adm_server *srv)
 {
     if (srv == NULL)
         return;
-    if (srv->daemon != NULL)
-        MHD_stop_daemon(srv->daemon);
+    srv_stop_accepting(srv);
+    srv_workers_stop(srv);
+    free(srv->workers);
     adm__prov_free(srv->prov);
     adm__rules_free(srv->rules);
     adm__keys_free(srv->keys);

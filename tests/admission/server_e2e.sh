@@ -42,6 +42,39 @@ expect_contains "$ready" '"status": "ready"' "/readyz says ready"
 expect_contains "$ready" "\"cert\": \"$T/pki/server.crt\"" "/readyz names the certificate"
 expect_contains "$ready" "$T/rules/test" "/readyz lists the rule paths"
 
+# ---- connections are spread evenly over the workers -------------------------------------------
+# Three per worker, opened at once and kept open; libmicrohttpd's own accepting once left all of
+# a burst on one thread. The gauge's spread may be 1 (the count is not a multiple, or the
+# scrape's own connection).
+spread=$(python3 - "$PORT" "$CA" <<'PY'
+import http.client, re, ssl, sys, threading
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+def scrape():
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    return [int(v) for v in re.findall(r'^sealgate_worker_connections\{worker="\d+"\} (\d+)$', text, re.M)]
+workers = len(scrape())
+conns = [http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10) for _ in range(3 * workers)]
+def touch(c):
+    c.request("GET", "/healthz")
+    c.getresponse().read()
+threads = [threading.Thread(target=touch, args=(c,)) for c in conns]
+for t in threads: t.start()
+for t in threads: t.join()
+counts = scrape()
+print(workers, sum(counts), max(counts) - min(counts))
+for c in conns: c.close()
+PY
+)
+read -r workers open_conns gap <<<"$spread"
+cores=$(nproc) # the CPUs this process may run on
+expect_eq "$workers" "$((2 * (cores < 16 ? cores : 16)))" "two workers per core by default"
+expect_eq "$([ "${open_conns:-0}" -ge $((3 * ${workers:-1})) ] && echo yes)" "yes" "the gauge counts the open connections ($open_conns)"
+expect_eq "$([ "${gap:-9}" -le 1 ] && echo yes)" "yes" "no worker has more than one connection over another (spread $gap)"
+
 # ---- the apiserver's own requests ------------------------------------------------------------
 for f in pod-create configmap-update; do
     post "/validate?timeout=5s" "$ADM_FIXTURES/$f.json"
@@ -176,5 +209,13 @@ wait "$slow" || true
 expect_eq "$SERVER_RC" "0" "SIGTERM: exit 0"
 expect_contains "$(cat "$T/slow.out")" "HTTP/1.1 200" "SIGTERM: the request in flight was answered"
 expect_contains "$(cat "$T/server.log")" '"msg":"stopped","abandoned":0' "SIGTERM: nothing abandoned"
+
+# ---- the workers follow the CPUs the server may use ------------------------------------------
+if command -v taskset >/dev/null; then
+    SEALGATE_WRAP="taskset -c 0 ${SEALGATE_WRAP:-}" start_server "$T/config.yaml" "$T/pinned.log"
+    expect_eq "$(curl -s --cacert "$CA" "$URL/metrics" | grep -c '^sealgate_worker_connections{')" \
+        "2" "pinned to one CPU: two workers"
+    stop_server
+fi
 
 finish
