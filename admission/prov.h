@@ -223,6 +223,12 @@ typedef struct prov_repo_config {
 
 typedef struct prov_repo prov_repo;
 
+/* Fetch every branch and tag of url into git (a fresh repository), anonymously and with
+ * url.*.insteadOf ignored, under the fetch timeout (timeout_ms; 0: PROV_FETCH_TIMEOUT_MS);
+ * HEAD then follows the remote's default branch, as a clone's would. For `sealgate verify`. */
+int prov_fetch_mirror(git_repository *git, const char *url, int timeout_ms,
+                      util_error *err) UTIL_WUR;
+
 /* Open (and for a remote, create the cache of) the config repo. No fetch happens yet: the
  * first prov_repo_sync does that. *out is freed with prov_repo_free. */
 int prov_repo_open(prov_repo **out, const prov_repo_config *cfg, util_error *err) UTIL_WUR;

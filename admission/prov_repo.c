@@ -443,6 +443,41 @@ static int fetch(prov_repo *r, util_error *err)
     return rc;
 }
 
+int prov_fetch_mirror(git_repository *git, const char *url, int timeout_ms, util_error *err)
+{
+    char *specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
+    git_strarray refspecs = {specs, 2};
+    git_remote_create_options ropts;
+    git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+    ropts.repository = git;
+    ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+    int rc = prov_net__register(err);
+    if (rc < 0)
+        return rc;
+    prov_net__guard guard;
+    if ((rc = prov_net__begin(&guard, timeout_ms, err)) < 0)
+        return rc;
+    git_remote *remote = NULL;
+    git_buf head = {0};
+    if (git_remote_create_with_opts(&remote, url, &ropts) < 0 ||
+        git_remote_fetch(remote, &refspecs, NULL, NULL) < 0)
+        rc = PROV_EFETCH;
+    /* HEAD follows the remote's default branch (a remote without one keeps the default). */
+    if (rc == 0 && git_remote_default_branch(&head, remote) == 0 &&
+        git_repository_set_head(git, head.ptr) < 0)
+        rc = PROV_EFETCH;
+    git_buf_dispose(&head);
+    git_remote_free(remote);
+    bool cut = prov_net__end(&guard);
+    if (rc < 0 && cut)
+        return util_error_set(err, PROV_EFETCH,
+                              "cannot fetch '%s': no answer for %g s (the fetch timeout)", url,
+                              guard.timeout_ms / 1000.0);
+    if (rc < 0)
+        return util_error_set(err, PROV_EFETCH, "cannot fetch '%s': %s", url, git_msg());
+    return 0;
+}
+
 /* The commit the followed ref names. For an annotated tag, the tag's own name must be the one
  * followed (a tag object for v1 served as v2 is refused: ref confusion). */
 static int resolve_tip(prov_repo *r, git_oid *out, git_oid *tag_out, bool *is_tag, util_error *err)

@@ -5,12 +5,15 @@
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <git2.h>
 
+#include "admission/adm.h"
+#include "admission/prov.h"
 #include "cli/cli.h"
 #include "crypto/sig.h"
 #include "util/banned.h"
@@ -26,6 +29,8 @@ static const char verify_help[] =
     "  --trust FILE...   allowed-signers files or armoured OpenPGP public keys\n"
     "  --first-seen T    unix time the commits were first seen (default: now); keys must be\n"
     "                    valid at it and at the committer time\n"
+    "  --timeout D       for a URL: give up when the remote sends nothing for D\n"
+    "                    (default 30s; 500ms, 2m, ...)\n"
     "  --timing          print the in-process verification time to stderr\n"
     "exit 0: all signed by trusted keys; 1: a commit is refused; 2: usage or input error\n";
 
@@ -34,6 +39,7 @@ typedef struct verify_opts {
     const char **trust;
     size_t ntrust;
     int64_t first_seen;
+    int timeout_ms; /* 0: PROV_FETCH_TIMEOUT_MS */
     bool timing;
 } verify_opts;
 
@@ -58,6 +64,13 @@ static int parse_args(verify_opts *o, int argc, char **argv)
             if (errno || *end || v <= 0)
                 return cli_usage("verify", "--first-seen: '%s' is not a unix time", argv[i]);
             o->first_seen = v;
+        } else if (strcmp(a, "--timeout") == 0 && has_val) {
+            uint64_t ms;
+            util_error err;
+            if (adm_parse_duration(&ms, argv[++i], &err) < 0 || ms == 0 || ms > INT_MAX)
+                return cli_usage("verify", "--timeout: '%s' is not a duration (30s, 500ms, 2m)",
+                                 argv[i]);
+            o->timeout_ms = (int)ms;
         } else if (strcmp(a, "--timing") == 0) {
             o->timing = true;
         } else if (strcmp(a, "--trust") == 0 && has_val) {
@@ -86,9 +99,10 @@ static const char *git_msg(void)
     return e && e->message ? e->message : "unknown error";
 }
 
-/* Open PATH, or clone URL (bare) into a fresh folder under $TMPDIR, returned in tmpdir. */
-static int open_repo(git_repository **out, const char *repo, char *tmpdir, size_t tmplen)
+/* Open PATH, or fetch URL into a fresh bare repository under $TMPDIR, returned in tmpdir. */
+static int open_repo(git_repository **out, const verify_opts *o, char *tmpdir, size_t tmplen)
 {
+    const char *repo = o->repo;
     tmpdir[0] = '\0';
     if (!strstr(repo, "://")) {
         if (git_repository_open_ext(out, repo, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) != 0)
@@ -101,33 +115,12 @@ static int open_repo(git_repository **out, const char *repo, char *tmpdir, size_
         tmpdir[0] = '\0';
         return cli_usage("verify", "cannot make a temporary folder: %s", strerror(errno));
     }
-    /* An anonymous remote and a fetch of every branch and tag, rather than git_clone, and
-     * url.*.insteadOf skipped: libgit2 1.5 leaks regex match data when it writes a named remote
-     * into the config and when it looks insteadOf up. The URL given is the one fetched. */
-    git_remote *remote = NULL;
-    git_remote_create_options ropts;
-    git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
-    ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
-    git_buf head = {0};
-    char *specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
-    git_strarray refspecs = {specs, 2};
-    int rc = git_repository_init(out, tmpdir, 1);
-    if (rc == 0) {
-        ropts.repository = *out;
-        rc = git_remote_create_with_opts(&remote, repo, &ropts);
-    }
-    if (rc == 0)
-        rc = git_remote_fetch(remote, &refspecs, NULL, NULL);
-    if (rc == 0) {
-        /* HEAD follows the remote's default branch, as a clone's would. */
-        if (git_remote_default_branch(&head, remote) == 0)
-            rc = git_repository_set_head(*out, head.ptr);
-        git_buf_dispose(&head);
-    }
-    if (rc != 0)
-        rc = cli_usage("verify", "cannot fetch '%s': %s", repo, git_msg());
-    git_remote_free(remote);
-    return rc;
+    if (git_repository_init(out, tmpdir, 1) != 0)
+        return cli_usage("verify", "cannot make a repository in '%s': %s", tmpdir, git_msg());
+    util_error err;
+    if (prov_fetch_mirror(*out, repo, o->timeout_ms, &err) < 0)
+        return cli_usage("verify", "%s", err.msg);
+    return 0;
 }
 
 /* Prints each object's verdict as sig_verify_rev reaches it. */
@@ -230,7 +223,7 @@ int cli_verify(int argc, char **argv)
     git_libgit2_init();
     git_repository *repo = NULL;
     char tmpdir[4096];
-    rc = open_repo(&repo, o.repo, tmpdir, sizeof(tmpdir));
+    rc = open_repo(&repo, &o, tmpdir, sizeof(tmpdir));
     if (rc == 0)
         rc = run(&o, repo, trust);
     git_repository_free(repo);

@@ -34,6 +34,11 @@ expect_contains "$err" "  kee: b" "the error shows the source line"
 
 start_server "$T/config.yaml" "$T/server.log"
 
+# A second server on the same address is refused, not let in beside the first (SO_REUSEPORT
+# would have split the connections between two servers without a word).
+expect_exit 2 "a second server on the same port" -- "$SEALGATE" serve --config "$T/config.yaml"
+expect_contains "$err" "cannot serve on 127.0.0.1:$PORT: Address already in use" "the second server says why"
+
 # ---- health ---------------------------------------------------------------------------------
 expect_eq "$(curl -s --cacert "$CA" "$URL/healthz")" "ok" "/healthz"
 ready=$(curl -s --cacert "$CA" -w '\n%{http_code}' "$URL/readyz")

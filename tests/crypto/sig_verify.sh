@@ -167,6 +167,28 @@ expect_contains "$err" "does not descend from" "rollback refused"
 expect_exit 0 "file:// URL" -- "$SEALGATE" verify --repo "file://$R" --trust "$T/allowed"
 expect_contains "$out" "ok $(git rev-parse --short=12 HEAD)" "file:// verifies the remote HEAD"
 
+# A git:// remote that accepts the connection and then says nothing: the fetch gives up after
+# --timeout instead of hanging, and says why.
+mute_port=$(free_port)
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)
+' "$mute_port" &
+mute=$!
+defer "kill $mute 2>/dev/null"
+for i in $(seq 1 50); do python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1)" "$mute_port" 2>/dev/null && break; sleep 0.1; done
+t0=$(date +%s%N)
+expect_exit 2 "a mute remote" -- "$SEALGATE" verify --repo "git://127.0.0.1:$mute_port/config.git" --timeout 1s --trust "$T/allowed"
+elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
+expect_contains "$err" "no answer for 1 s (the fetch timeout)" "the mute remote's error names the timeout"
+expect_eq "$([ "$elapsed_ms" -lt 20000 ] && echo yes)" "yes" "the fetch gave up well before the default 30 s ($elapsed_ms ms)"
+expect_exit 2 "a bad --timeout" -- "$SEALGATE" verify --repo . --timeout soon --trust "$T/allowed"
+expect_contains "$err" "--timeout: 'soon' is not a duration" "a bad --timeout is named"
+
 # Input errors: exit 2 with file:line.
 printf 'alice@example.com ssh-ed25519 AAAA\nbob@example.com cert-authority %s\n' "$(pub ed)" >"$T/bad_allowed"
 expect_exit 2 "bad allowed signers" -- verify --trust "$T/bad_allowed"
