@@ -294,8 +294,8 @@ int adm_response_annotate(adm_response *res, const char *key, const char *value)
 /* ---- rendering ------------------------------------------------------------------------ */
 
 /* The answer is written with cJSON, not jansson: jansson's dumper decodes UTF-8 and calls back
- * for every few characters, which made writing a 500-byte answer 4 times slower and a tenth of
- * the webhook's CPU. The nodes come from the request's JSON scope when there is one. */
+ * every few characters, which made writing a 500-byte answer 4 times slower (6% of the
+ * webhook's CPU). The nodes come from the request's JSON scope when there is one. */
 
 /* What writing one answer carries from string to string. */
 typedef struct render_ctx {

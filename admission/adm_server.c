@@ -1,8 +1,8 @@
 /* adm_server.c: the HTTPS server. One thread accepts connections and hands each to the least
- * busy of the workers, one libmicrohttpd daemon (GnuTLS backend) and thread per core; each
- * request's body is bounded as it arrives, decoded, answered by adm__admit and freed at once
- * with its arena. The main thread waits for signals and polls the certificate, rule and
- * sealing key files, swapping any of them without stopping the server. */
+ * busy of the workers, each a libmicrohttpd daemon (GnuTLS backend) with its own thread, two
+ * per core; each request's body is bounded as it arrives, decoded, answered by adm__admit and
+ * freed at once with its arena. The main thread waits for signals and polls the certificate, rule
+ * and sealing key files, swapping any of them without stopping the server. */
 #define _GNU_SOURCE /* accept4 */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,9 +56,9 @@
  * whole between requests (32 KiB by default, 2% of the webhook's CPU). The apiserver's headers
  * take well under 1 KiB; bodies are handed over in pieces, whatever their size. */
 #define SRV_CONNECTION_MEMORY (16u * 1024)
-/* Cores counted for the default number of workers: the apiserver keeps tens of connections,
- * not hundreds, and a big node's every core would mostly be idle threads. */
-#define SRV_WORKERS_MAX 16
+/* At most this many cores count towards the default number of workers: the apiserver keeps
+ * tens of connections, not hundreds, and on a big node most workers would idle. */
+#define SRV_CORES_MAX 16
 
 /* A worker: one libmicrohttpd daemon and its polling thread, fed by the acceptor. */
 typedef struct srv_worker {
@@ -635,7 +635,7 @@ static unsigned srv_cores(void)
             n = (long)allowed;
     }
     util_buf_release(&max);
-    return n < SRV_WORKERS_MAX ? (unsigned)n : SRV_WORKERS_MAX;
+    return n < SRV_CORES_MAX ? (unsigned)n : SRV_CORES_MAX;
 }
 
 int adm_server_new(adm_server **out, const adm_config *cfg, util_error *err)
