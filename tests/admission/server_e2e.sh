@@ -215,6 +215,31 @@ expect_eq "$SERVER_RC" "0" "SIGTERM: exit 0"
 expect_contains "$(cat "$T/slow.out")" "HTTP/1.1 200" "SIGTERM: the request in flight was answered"
 expect_contains "$(cat "$T/server.log")" '"msg":"stopped","abandoned":0' "SIGTERM: nothing abandoned"
 
+# ---- limits.connections holds in all, over the workers --------------------------------------
+sed 's/limits: {body: 64KiB,/limits: {connections: 3, body: 64KiB,/' "$T/config.yaml" >"$T/few.yaml"
+start_server "$T/few.yaml" "$T/few.log"
+held=$(python3 - "$PORT" "$CA" <<'PY'
+import http.client, re, ssl, sys
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+def get(c, path):
+    c.request("GET", path)
+    return c.getresponse().read().decode()
+conns = [http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=5) for _ in range(3)]
+for c in conns[:2]:
+    get(c, "/healthz")
+workers = len(re.findall(r'^sealgate_worker_connections\{', get(conns[2], "/metrics"), re.M))
+try:
+    extra = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=5)
+    fourth = get(extra, "/healthz")
+except (OSError, http.client.HTTPException):
+    fourth = "refused"
+print(workers, fourth)
+PY
+)
+expect_eq "$held" "3 refused" "connections: 3 makes 3 workers, and a fourth connection is refused"
+stop_server
+
 # ---- the workers follow the CPUs the server may use ------------------------------------------
 if command -v taskset >/dev/null; then
     SEALGATE_WRAP="taskset -c 0 ${SEALGATE_WRAP:-}" start_server "$T/config.yaml" "$T/pinned.log"
