@@ -436,7 +436,7 @@ static int srv_first_look(adm_server *srv, struct MHD_Connection *conn, srv_req 
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
-        if (len <= srv->cfg->limits.body) /* one buffer: growing would leave copies behind */
+        if (len <= srv->cfg->limits.body) /* one buffer, not grown piece by piece */
             return util_buf_reserve(&r->body, (size_t)len) < 0 ? 500 : 0;
         /* Answering before the body is read makes the kernel reset the connection while the
          * client still sends, and the client then never sees the 413. So unless the client
@@ -543,7 +543,7 @@ static enum MHD_Result srv_handler(void *cls, struct MHD_Connection *conn, const
         r->received = r->received <= SIZE_MAX - n ? r->received + n : SIZE_MAX;
         /* A body without Content-Length (chunked) is bounded here. */
         if (!r->too_large && r->received <= srv->cfg->limits.body)
-            return util_buf_append(&r->body, upload_data, n) < 0 ? MHD_NO : MHD_YES;
+            return util_buf_append_secret(&r->body, upload_data, n) < 0 ? MHD_NO : MHD_YES;
         if (!r->too_large) {
             r->too_large = true;
             r->discard_t0 = util_now_ns();

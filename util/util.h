@@ -84,6 +84,9 @@ int util_buf_reserve(util_buf *b, size_t extra) UTIL_WUR;
  * array as it was. */
 int util_grow(void *items, size_t *cap, size_t count, size_t size, size_t first) UTIL_WUR;
 int util_buf_append(util_buf *b, const void *data, size_t len) UTIL_WUR;
+/* Like util_buf_append, but when b must grow its bytes move to a new block and the old one is
+ * wiped, where realloc could leave a copy: for buffers that fill up with secrets. */
+int util_buf_append_secret(util_buf *b, const void *data, size_t len) UTIL_WUR;
 int util_buf_puts(util_buf *b, const char *s) UTIL_WUR;
 int util_buf_printf(util_buf *b, const char *fmt, ...) UTIL_PRINTF(2, 3) UTIL_WUR;
 /* Append s as the body of a JSON string (escaped, without the quotes). */

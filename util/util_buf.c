@@ -60,19 +60,26 @@ int util_grow(void *items, size_t *cap, size_t count, size_t size, size_t first)
     return 0;
 }
 
-int util_buf_reserve(util_buf *b, size_t extra)
+/* The capacity b needs for extra more bytes and the NUL: b->cap when that suffices, else
+ * doubled up to it; 0 when the size overflows. */
+static size_t grown_cap(const util_buf *b, size_t extra)
 {
-    size_t need, cap;
-    char *data;
     if (extra > SIZE_MAX / 2 - b->len)
-        return UTIL_ENOMEM;
-    need = b->len + extra + 1;
-    if (need <= b->cap)
         return 0;
-    cap = b->cap ? b->cap : 64;
+    size_t need = b->len + extra + 1, cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap *= 2;
-    data = realloc(b->data, cap);
+    return cap;
+}
+
+int util_buf_reserve(util_buf *b, size_t extra)
+{
+    size_t cap = grown_cap(b, extra);
+    if (cap == 0)
+        return UTIL_ENOMEM;
+    if (cap == b->cap)
+        return 0;
+    char *data = realloc(b->data, cap);
     if (!data)
         return UTIL_ENOMEM;
     b->data = data;
@@ -80,14 +87,41 @@ int util_buf_reserve(util_buf *b, size_t extra)
     return 0;
 }
 
-int util_buf_append(util_buf *b, const void *data, size_t len)
+static void append_reserved(util_buf *b, const void *data, size_t len)
 {
-    if (util_buf_reserve(b, len) < 0)
-        return UTIL_ENOMEM;
     if (len)
         memcpy(b->data + b->len, data, len);
     b->len += len;
     b->data[b->len] = '\0';
+}
+
+int util_buf_append(util_buf *b, const void *data, size_t len)
+{
+    if (util_buf_reserve(b, len) < 0)
+        return UTIL_ENOMEM;
+    append_reserved(b, data, len);
+    return 0;
+}
+
+int util_buf_append_secret(util_buf *b, const void *data, size_t len)
+{
+    size_t cap = grown_cap(b, len);
+    if (cap == 0)
+        return UTIL_ENOMEM;
+    if (cap != b->cap) {
+        /* Moved by hand: realloc may leave the old bytes behind, unwiped. */
+        char *moved = malloc(cap);
+        if (!moved)
+            return UTIL_ENOMEM;
+        if (b->data) {
+            memcpy(moved, b->data, b->len + 1);
+            sodium_memzero(b->data, b->cap);
+            free(b->data);
+        }
+        b->data = moved;
+        b->cap = cap;
+    }
+    append_reserved(b, data, len);
     return 0;
 }
 

@@ -33,6 +33,21 @@ static void test_buf(void)
     CHECK_INT(util_buf_json_escape(&b, "x\n\"\x01y", 5), 0);
     CHECK_STR(b.data, "x\\n\\\"\\u0001y");
     util_buf_release(&b);
+
+    /* The secret variant grows by moving: every piece kept in order, room doubled */
+    util_buf_init(&b);
+    char piece[100];
+    for (int i = 0; i < 50; i++) {
+        snprintf(piece, sizeof piece, "%02d-0123456789abcdef|", i);
+        CHECK_INT(util_buf_append_secret(&b, piece, strlen(piece)), 0);
+    }
+    CHECK_INT(b.len, 50 * 20);
+    CHECK_INT(b.cap, 1024);
+    CHECK(strncmp(b.data, "00-0123456789abcdef|01-", 23) == 0);
+    CHECK_STR(b.data + 49 * 20, "49-0123456789abcdef|");
+    CHECK_INT(util_buf_append_secret(&b, piece, (size_t)-1 / 2), UTIL_ENOMEM);
+    CHECK_INT(b.len, 1000); /* an impossible size leaves the buffer as it was */
+    util_buf_release_secret(&b);
 }
 
 static void test_grow(void)
