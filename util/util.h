@@ -89,8 +89,6 @@ int util_buf_append(util_buf *b, const void *data, size_t len) UTIL_WUR;
 int util_buf_append_secret(util_buf *b, const void *data, size_t len) UTIL_WUR;
 int util_buf_puts(util_buf *b, const char *s) UTIL_WUR;
 int util_buf_printf(util_buf *b, const char *fmt, ...) UTIL_PRINTF(2, 3) UTIL_WUR;
-/* Append s as the body of a JSON string (escaped, without the quotes). */
-int util_buf_json_escape(util_buf *b, const char *s, size_t len) UTIL_WUR;
 /* Give the caller the bytes (caller frees with free()); b is left empty. */
 char *util_buf_steal(util_buf *b, size_t *len_out);
 

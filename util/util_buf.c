@@ -146,37 +146,6 @@ int util_buf_printf(util_buf *b, const char *fmt, ...)
     return 0;
 }
 
-int util_buf_json_escape(util_buf *b, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t run = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        char esc[6];
-        size_t n = 0;
-        if (ch == '"' || ch == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)ch;
-            n = 2;
-        } else if (ch == '\n' || ch == '\t' || ch == '\r') {
-            esc[0] = '\\';
-            esc[1] = ch == '\n' ? 'n' : ch == '\t' ? 't' : 'r';
-            n = 2;
-        } else if (ch < 0x20 || ch == 0x7f) {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[ch >> 4];
-            esc[5] = hex[ch & 15];
-            n = 6;
-        }
-        if (!n)
-            continue;
-        if (util_buf_append(b, s + run, i - run) < 0 || util_buf_append(b, esc, n) < 0)
-            return UTIL_ENOMEM;
-        run = i + 1;
-    }
-    return util_buf_append(b, s + run, len - run);
-}
-
 char *util_buf_steal(util_buf *b, size_t *len_out)
 {
     char *data = b->data;
