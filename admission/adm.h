@@ -83,8 +83,6 @@ void adm_config_release(adm_config *cfg);
  * source:line:col. */
 int adm_config_parse(adm_config *cfg, const char *source, const char *text, size_t len,
                      util_error *err) UTIL_WUR;
-/* Read and parse the file at path. */
-int adm_config_load(adm_config *cfg, const char *path, util_error *err) UTIL_WUR;
 /* Durations "500ms", "30s", "5m", "1h" (and combinations "1m30s"); sizes "6MiB", "512KiB",
  * "1G", "4096". Exposed for tests and the CLI. */
 int adm_parse_duration(uint64_t *out_ms, const char *s, util_error *err) UTIL_WUR;

@@ -668,14 +668,3 @@ out_parser:
         err->source = source;
     return rc;
 }
-
-int adm_config_load(adm_config *cfg, const char *path, util_error *err)
-{
-    util_buf text;
-    util_buf_init(&text);
-    int rc = util_file_read(&text, path, LIMIT_CONFIG_FILE, err);
-    if (rc == 0)
-        rc = adm_config_parse(cfg, path, text.data ? text.data : "", text.len, err);
-    util_buf_release(&text);
-    return rc;
-}

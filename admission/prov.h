@@ -132,10 +132,6 @@ typedef enum {
     PROV_MODE_ENFORCE, /* violations deny */
 } prov_mode;
 
-/* Parse "enforce" | "warn" | "audit" | "off"; -1 on anything else. */
-int prov_mode_parse(const char *s);
-const char *prov_mode_name(prov_mode mode);
-
 typedef struct prov_match_options {
     prov_mode mode;
     prov_diff_options diff;
@@ -263,8 +259,5 @@ typedef struct prov_repo_status {
 } prov_repo_status;
 
 void prov_repo_status_get(prov_repo_status *out, prov_repo *repo);
-
-/* The libgit2 repository (borrowed; sync thread only), for `sealgate gate` and tests. */
-git_repository *prov_repo_git(prov_repo *repo);
 
 #endif

@@ -8,30 +8,6 @@
 
 #include "util/banned.h"
 
-int prov_mode_parse(const char *s)
-{
-    static const char *const names[] = {"off", "audit", "warn", "enforce"};
-    for (int i = 0; s && i < 4; i++)
-        if (strcmp(s, names[i]) == 0)
-            return i;
-    return -1;
-}
-
-const char *prov_mode_name(prov_mode mode)
-{
-    switch (mode) {
-    case PROV_MODE_OFF:
-        return "off";
-    case PROV_MODE_AUDIT:
-        return "audit";
-    case PROV_MODE_WARN:
-        return "warn";
-    case PROV_MODE_ENFORCE:
-        return "enforce";
-    }
-    return "?";
-}
-
 /* Kinds that controllers and the apiserver create and git never declares: requests for them
  * are not provenance's business (the webhook's rules usually leave them out anyway). */
 static bool is_system_kind(const char *group, const char *kind)

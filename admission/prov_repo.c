@@ -748,8 +748,3 @@ void prov_repo_status_get(prov_repo_status *out, prov_repo *r)
     *out = r->status;
     pthread_mutex_unlock(&r->lock);
 }
-
-git_repository *prov_repo_git(prov_repo *r)
-{
-    return r->git;
-}

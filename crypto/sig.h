@@ -146,7 +146,4 @@ typedef struct sig_rev {
 int sig_verify_rev(sig_rev *out, const sig_trust *trust, git_repository *repo, const char *rev,
                    const char *since, const sig_range_options *opts, util_error *err) UTIL_WUR;
 
-/* Short, stable name for a SIG_E* code ("unsigned", "untrusted", ...), for metrics labels. */
-const char *sig_strerror(int code);
-
 #endif

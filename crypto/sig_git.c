@@ -303,35 +303,3 @@ int sig_verify_tag(sig_signer *out, const sig_trust *trust, git_repository *repo
 {
     return sig_git__verify(out, trust, repo, tag, GIT_OBJECT_TAG, name, NULL, first_seen, err);
 }
-
-const char *sig_strerror(int code)
-{
-    switch (code) {
-    case 0:
-        return "ok";
-    case SIG_EUNSIGNED:
-        return "unsigned";
-    case SIG_EUNTRUSTED:
-        return "untrusted";
-    case SIG_EBADSIG:
-        return "bad-signature";
-    case SIG_EEXPIRED:
-        return "expired";
-    case SIG_EREVOKED:
-        return "revoked";
-    case SIG_EWINDOW:
-        return "outside-window";
-    case SIG_ENAMESPACE:
-        return "namespace";
-    case SIG_EWEAKHASH:
-        return "weak-hash";
-    case SIG_EUNSUPPORTED:
-        return "unsupported";
-    case SIG_ETAGNAME:
-        return "tag-name";
-    case SIG_ENOTDESCENDANT:
-        return "not-descendant";
-    default:
-        return "error";
-    }
-}
