@@ -396,14 +396,52 @@ static int tracking_ref(prov_repo *r, char *buf, size_t size)
                     r->tag ? r->tag : r->branch);
 }
 
+/* Fetch refspecs from url into git under the fetch timeout, through an anonymous remote with
+ * url.*.insteadOf ignored: the URL given is the one fetched (the insteadOf lookup also leaks
+ * PCRE2 match data in libgit2 1.5). *guard_slot, when given, points at the guard while the
+ * fetch runs (the progress callbacks keep it alive). head, when given, receives the remote's
+ * default branch (left empty when it has none). what names the fetch in errors. The remote
+ * is freed before the guard ends: closing its stream still reports to the guard. */
+static int fetch_guarded(git_repository *git, const char *url, const git_strarray *refspecs,
+                         const git_fetch_options *opts, int timeout_ms,
+                         prov_net__guard **guard_slot, git_buf *head, const char *what,
+                         util_error *err)
+{
+    git_remote_create_options ropts;
+    git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+    ropts.repository = git;
+    ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+    prov_net__guard guard;
+    git_remote *remote = NULL;
+    int rc = prov_net__begin(&guard, timeout_ms, err);
+    if (rc < 0)
+        return rc;
+    if (guard_slot)
+        *guard_slot = &guard;
+    if (git_remote_create_with_opts(&remote, url, &ropts) < 0 ||
+        git_remote_fetch(remote, refspecs, opts, "sealgate fetch") < 0)
+        rc = PROV_EFETCH;
+    if (rc == 0 && head != NULL && git_remote_default_branch(head, remote) < 0)
+        git_error_clear(); /* a remote without HEAD: the caller keeps its default */
+    if (rc < 0)            /* before the remote goes: freeing it may overwrite libgit2's message */
+        util_error_set(err, PROV_EFETCH, "cannot fetch %s: %s", what, git_msg());
+    git_remote_free(remote);
+    if (guard_slot)
+        *guard_slot = NULL;
+    /* libssh2 reports a cut connection as its own error: say what happened instead. */
+    if (prov_net__end(&guard) && rc < 0)
+        util_error_set(err, PROV_EFETCH, "cannot fetch %s: no answer for %g s (the fetch timeout)",
+                       what, guard.timeout_ms / 1000.0);
+    return rc;
+}
+
 static int fetch(prov_repo *r, util_error *err)
 {
-    git_remote *remote = NULL;
-    char spec[1024], dst[512];
-    int rc = 0;
+    char spec[1024], dst[512], what[1024];
     tracking_ref(r, dst, sizeof(dst));
     snprintf(spec, sizeof(spec), "+refs/%s/%s:%s", r->tag ? "tags" : "heads",
              r->tag ? r->tag : r->branch, dst);
+    snprintf(what, sizeof(what), "'%s' from '%s'", r->tag ? r->tag : r->branch, r->url);
     char *specs[] = {spec};
     git_strarray refspecs = {specs, 1};
     git_fetch_options opts;
@@ -416,66 +454,25 @@ static int fetch(prov_repo *r, util_error *err)
     opts.prune = GIT_FETCH_NO_PRUNE;
     r->auth_attempts = 0;
     r->offered_key = r->offered_token = false;
-    /* Anonymous, and url.*.insteadOf ignored: the configured URL is the one fetched (the
-     * insteadOf lookup also leaks PCRE2 match data in libgit2 1.5). */
-    git_remote_create_options ropts;
-    git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
-    ropts.repository = r->git;
-    ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
-    prov_net__guard guard;
-    if ((rc = prov_net__begin(&guard, r->fetch_timeout_ms, err)) < 0)
-        return rc;
-    r->guard = &guard;
-    if (git_remote_create_with_opts(&remote, r->url, &ropts) < 0 ||
-        git_remote_fetch(remote, &refspecs, &opts, "sealgate fetch") < 0)
-        rc = PROV_EFETCH;
-    git_remote_free(remote);
-    r->guard = NULL;
-    bool cut = prov_net__end(&guard);
-    /* libssh2 reports a cut connection as its own error: say what happened instead. */
-    if (rc < 0 && cut)
-        util_error_set(err, PROV_EFETCH,
-                       "cannot fetch '%s' from '%s': no answer for %g s (the fetch timeout)",
-                       r->tag ? r->tag : r->branch, r->url, r->fetch_timeout_ms / 1000.0);
-    else if (rc < 0)
-        util_error_set(err, PROV_EFETCH, "cannot fetch '%s' from '%s': %s",
-                       r->tag ? r->tag : r->branch, r->url, git_msg());
-    return rc;
+    return fetch_guarded(r->git, r->url, &refspecs, &opts, r->fetch_timeout_ms, &r->guard, NULL,
+                         what, err);
 }
 
 int prov_fetch_mirror(git_repository *git, const char *url, int timeout_ms, util_error *err)
 {
     char *specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
     git_strarray refspecs = {specs, 2};
-    git_remote_create_options ropts;
-    git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
-    ropts.repository = git;
-    ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
-    int rc = prov_net__register(err);
-    if (rc < 0)
-        return rc;
-    prov_net__guard guard;
-    if ((rc = prov_net__begin(&guard, timeout_ms, err)) < 0)
-        return rc;
-    git_remote *remote = NULL;
+    char what[1024];
+    snprintf(what, sizeof(what), "'%s'", url);
     git_buf head = {0};
-    if (git_remote_create_with_opts(&remote, url, &ropts) < 0 ||
-        git_remote_fetch(remote, &refspecs, NULL, NULL) < 0)
-        rc = PROV_EFETCH;
-    /* HEAD follows the remote's default branch (a remote without one keeps the default). */
-    if (rc == 0 && git_remote_default_branch(&head, remote) == 0 &&
-        git_repository_set_head(git, head.ptr) < 0)
-        rc = PROV_EFETCH;
+    int rc = prov_net__register(err);
+    if (rc == 0)
+        rc = fetch_guarded(git, url, &refspecs, NULL, timeout_ms, NULL, &head, what, err);
+    /* HEAD follows the remote's default branch, as a clone's would. */
+    if (rc == 0 && head.ptr != NULL && git_repository_set_head(git, head.ptr) < 0)
+        rc = util_error_set(err, PROV_EFETCH, "cannot fetch %s: %s", what, git_msg());
     git_buf_dispose(&head);
-    git_remote_free(remote);
-    bool cut = prov_net__end(&guard);
-    if (rc < 0 && cut)
-        return util_error_set(err, PROV_EFETCH,
-                              "cannot fetch '%s': no answer for %g s (the fetch timeout)", url,
-                              guard.timeout_ms / 1000.0);
-    if (rc < 0)
-        return util_error_set(err, PROV_EFETCH, "cannot fetch '%s': %s", url, git_msg());
-    return 0;
+    return rc;
 }
 
 /* The commit the followed ref names. For an annotated tag, the tag's own name must be the one

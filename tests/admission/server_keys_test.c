@@ -231,6 +231,18 @@ static void kubelet_write(const char *vol, const char *stamp, const char *const 
     }
 }
 
+/* Keys from path, as the server loads them: cfg and *metrics are the caller's to release. */
+static adm__keys *keys_open(adm_config *cfg, adm__metrics **metrics, const char *path)
+{
+    util_error err;
+    adm__keys *keys = NULL;
+    adm_config_init(cfg);
+    CHECK_INT(util_strv_push(&cfg->sealing.keys, path), 0);
+    *metrics = adm__metrics_new();
+    CHECK_INT(adm__keys_new(&keys, cfg, *metrics, &err), 0);
+    return keys;
+}
+
 /* sealing.keys naming a Secret volume: kubelet's swap adding k2 is one reload, with k1 and k2;
  * the old timestamped folder removed afterwards changes nothing. */
 static void test_secret_volume(const util_buf *v1, const seal_pubkey *k2)
@@ -241,11 +253,8 @@ static void test_secret_volume(const util_buf *v1, const seal_pubkey *k2)
     CHECK_INT(adm__mkdir_p(vol, &err), 0);
     kubelet_write(vol, "..2026_11_22_10_00_00.1", (const char *const[]){"k1", NULL});
     adm_config cfg;
-    adm_config_init(&cfg);
-    CHECK_INT(util_strv_push(&cfg.sealing.keys, vol), 0);
-    adm__metrics *metrics = adm__metrics_new();
-    adm__keys *keys = NULL;
-    CHECK_INT(adm__keys_new(&keys, &cfg, metrics, &err), 0);
+    adm__metrics *metrics;
+    adm__keys *keys = keys_open(&cfg, &metrics, vol);
     seal_keyring *kr = adm__keys_acquire(keys);
     CHECK_INT(seal_keyring_count(kr), 1); /* ..data and the timestamped folder are hidden */
     seal_keyring_free(kr);
@@ -281,11 +290,8 @@ int main(void)
     seal_to(&v1, &k1, "one-pass");
 
     adm_config cfg;
-    adm_config_init(&cfg);
-    CHECK_INT(util_strv_push(&cfg.sealing.keys, keydir), 0);
-    adm__metrics *metrics = adm__metrics_new();
-    adm__keys *keys = NULL;
-    CHECK_INT(adm__keys_new(&keys, &cfg, metrics, &err), 0);
+    adm__metrics *metrics;
+    adm__keys *keys = keys_open(&cfg, &metrics, keydir);
     if (keys != NULL) {
         test_reload_keeps_old_reference(keys, metrics, &v1, &k2);
         test_swap_under_use(keys, &v1);
