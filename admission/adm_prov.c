@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "admission/adm.h"
 #include "admission/prov.h"
@@ -100,32 +99,19 @@ int adm__prov_new(adm__prov **out, const adm_config *cfg, adm__keys *keys, util_
         }
         rc.cache_dir = cache;
     }
-    /* Git credentials come from files a Secret mounts (the chart sets these two variables),
-     * never from the config, so they stay out of ConfigMaps and GitOps diffs. */
-    util_buf token;
-    util_buf_init(&token);
-    const char *ssh_key = getenv("SEALGATE_GIT_SSH_KEY");
-    const char *token_file = getenv("SEALGATE_GIT_TOKEN_FILE");
-    if (ssh_key != NULL && ssh_key[0] != '\0' && access(ssh_key, R_OK) == 0)
-        rc.ssh_key = ssh_key;
-    /* The CAs an https:// remote's certificate must chain to (a private forge), instead of the
-     * system store. */
-    const char *ca_file = getenv("SEALGATE_GIT_CA_FILE");
-    if (ca_file != NULL && ca_file[0] != '\0' && access(ca_file, R_OK) == 0)
-        rc.ca_file = ca_file;
-    if (token_file != NULL && token_file[0] != '\0' && access(token_file, R_OK) == 0) {
-        int tr = util_file_read(&token, token_file, 4096, err);
-        if (tr < 0) {
-            adm__prov_free(p);
-            return tr;
-        }
-        while (token.len > 0 &&
-               (token.data[token.len - 1] == '\n' || token.data[token.len - 1] == '\r'))
-            token.data[--token.len] = '\0';
-        rc.https_token = token.data;
+    /* Git credentials come from files a Secret mounts (the chart sets the variables), never
+     * from the config, so they stay out of ConfigMaps and GitOps diffs. */
+    prov_credentials creds;
+    int cr = prov_credentials_from_env(&creds, err);
+    if (cr < 0) {
+        adm__prov_free(p);
+        return cr;
     }
+    rc.ssh_key = creds.ssh_key;
+    rc.ca_file = creds.ca_file;
+    rc.https_token = creds.token.len > 0 ? creds.token.data : NULL;
     int r = prov_repo_open(&p->repo, &rc, err);
-    util_buf_release_secret(&token);
+    prov_credentials_release(&creds);
     if (r < 0) {
         adm__prov_free(p);
         return r;

@@ -219,11 +219,27 @@ typedef struct prov_repo_config {
 
 typedef struct prov_repo prov_repo;
 
-/* Fetch every branch and tag of url into git (a fresh repository), anonymously and with
- * url.*.insteadOf ignored, under the fetch timeout (timeout_ms; 0: PROV_FETCH_TIMEOUT_MS);
- * HEAD then follows the remote's default branch, as a clone's would. For `sealgate verify`. */
+/* Git credentials, from the files the environment names: SEALGATE_GIT_SSH_KEY (a private key
+ * for ssh://, the .pub beside it used when present), SEALGATE_GIT_TOKEN_FILE (a token for
+ * https://, its line end dropped) and SEALGATE_GIT_CA_FILE (the CAs of a private forge). A
+ * Secret mounts them, so they stay out of configuration files; a variable naming a missing
+ * file is ignored. The strings are the environment's; the token is a copy, wiped by
+ * prov_credentials_release. */
+typedef struct prov_credentials {
+    const char *ssh_key; /* NULL: none */
+    const char *ca_file; /* NULL: the system's CAs */
+    util_buf token;      /* empty: none */
+} prov_credentials;
+
+int prov_credentials_from_env(prov_credentials *out, util_error *err) UTIL_WUR;
+void prov_credentials_release(prov_credentials *creds);
+
+/* Fetch every branch and tag of url into git (a fresh repository), with url.*.insteadOf
+ * ignored, under the fetch timeout (timeout_ms; 0: PROV_FETCH_TIMEOUT_MS), offering creds
+ * (NULL: anonymous) when the remote asks; HEAD then follows the remote's default branch, as a
+ * clone's would. For `sealgate verify`. */
 int prov_fetch_mirror(git_repository *git, const char *url, int timeout_ms,
-                      util_error *err) UTIL_WUR;
+                      const prov_credentials *creds, util_error *err) UTIL_WUR;
 
 /* Open (and for a remote, create the cache of) the config repo. No fetch happens yet: the
  * first prov_repo_sync does that. *out is freed with prov_repo_free. */

@@ -15,9 +15,20 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crypto/sig.h"
 #include "util/banned.h"
+
+/* What a fetch may offer when the remote asks who we are (borrowed strings, NULL when not
+ * given), what it has offered so far (asked again for the same means refused), and the fetch's
+ * guard, which every callback keeps alive. */
+typedef struct fetch_auth {
+    const char *ssh_key, *ssh_pub, *token;
+    int attempts; /* to stop libgit2 asking forever */
+    bool offered_key, offered_token;
+    prov_net__guard *guard; /* while the fetch runs */
+} fetch_auth;
 
 /* When a commit was first seen, for signature validity windows (a backdated signature by an
  * expired key must not pass because its committer date says so). */
@@ -42,8 +53,7 @@ struct prov_repo {
     git_oid accepted;
     seen_commit *seen;
     size_t seen_count, seen_cap;
-    int auth_attempts;               /* per fetch, to stop libgit2 asking forever */
-    bool offered_key, offered_token; /* per fetch: asked again means refused */
+    fetch_auth auth; /* per fetch; points at ssh_key, ssh_pub and token above */
     int fetch_timeout_ms;
     /* The newest refused tip and why. Its verdict depends only on the tip, the accepted commit
      * (which cannot move while the tip is refused) and first-seen times fixed at first sight,
@@ -51,7 +61,6 @@ struct prov_repo {
     bool have_refused, refused_is_tag;
     git_oid refused_tip, refused_tag;
     util_error refused_err;
-    prov_net__guard *guard; /* the fetch in progress, for its progress callbacks */
 
     pthread_mutex_t lock; /* guards current and status */
     prov_index *current;
@@ -218,6 +227,24 @@ void prov_repo_free(prov_repo *r)
     git_libgit2_shutdown();
 }
 
+/* "KEY.pub" when that file exists (libssh2 then needs no public key derivation), else NULL;
+ * the caller frees it. */
+static char *ssh_pub_beside(const char *key)
+{
+    if (key == NULL)
+        return NULL;
+    size_t n = strlen(key) + 5;
+    char *pub = malloc(n);
+    struct stat st;
+    if (pub != NULL)
+        snprintf(pub, n, "%s.pub", key);
+    if (pub != NULL && stat(pub, &st) != 0) {
+        free(pub);
+        pub = NULL;
+    }
+    return pub;
+}
+
 static int copy_config(prov_repo *r, const prov_repo_config *cfg, util_error *err)
 {
     r->url = strdup(cfg->url);
@@ -236,16 +263,8 @@ static int copy_config(prov_repo *r, const prov_repo_config *cfg, util_error *er
         (cfg->tag && !r->tag) || (cfg->since && !r->since) || (cfg->cache_dir && !r->cache_dir) ||
         (cfg->ssh_key && !r->ssh_key) || (cfg->https_token && !r->token))
         return util_error_set(err, UTIL_ENOMEM, "out of memory");
-    if (r->ssh_key) {
-        size_t n = strlen(r->ssh_key) + 5;
-        struct stat st;
-        if ((r->ssh_pub = malloc(n)))
-            snprintf(r->ssh_pub, n, "%s.pub", r->ssh_key);
-        if (r->ssh_pub && stat(r->ssh_pub, &st) != 0) {
-            free(r->ssh_pub);
-            r->ssh_pub = NULL;
-        }
-    }
+    r->ssh_pub = ssh_pub_beside(r->ssh_key);
+    r->auth = (fetch_auth){.ssh_key = r->ssh_key, .ssh_pub = r->ssh_pub, .token = r->token};
     r->index_opts =
         (prov_index_options){(const char *const *)r->paths, r->path_count, r->default_ns};
     r->verify = cfg->verify;
@@ -278,6 +297,16 @@ static int open_git(prov_repo *r, util_error *err)
     return rc;
 }
 
+/* The CAs an https:// remote's certificate must chain to (NULL: the system's). libgit2 holds
+ * them per process. */
+static int use_ca_file(const char *ca_file, util_error *err)
+{
+    if (ca_file && git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, ca_file, NULL) < 0)
+        return util_error_set(err, UTIL_EINVALID, "cannot use the CA file '%s': %s", ca_file,
+                              git_msg());
+    return 0;
+}
+
 int prov_repo_open(prov_repo **out, const prov_repo_config *cfg, util_error *err)
 {
     int rc;
@@ -296,11 +325,8 @@ int prov_repo_open(prov_repo **out, const prov_repo_config *cfg, util_error *err
     r->remote = is_remote_url(r->url);
     if (r->remote && (rc = prov_net__register(err)) < 0)
         goto fail;
-    if (cfg->ca_file && git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, cfg->ca_file, NULL) < 0) {
-        rc = util_error_set(err, UTIL_EINVALID, "cannot use the CA file '%s': %s", cfg->ca_file,
-                            git_msg());
+    if ((rc = use_ca_file(cfg->ca_file, err)) < 0)
         goto fail;
-    }
     /* Without trust nothing could ever be accepted: say so now, not at every sync. */
     if (!r->trust_count) {
         rc = util_error_set(err, UTIL_EINVALID, "repo.trust names no trust file");
@@ -339,51 +365,68 @@ fail:
 /* Progress is a sign of life: a large fetch that keeps moving is never cut. */
 static int transfer_cb(const git_indexer_progress *stats, void *payload)
 {
-    prov_repo *r = payload;
+    fetch_auth *a = payload;
     (void)stats;
-    prov_net__alive(r->guard);
+    prov_net__alive(a->guard);
     return 0;
 }
 
 static int sideband_cb(const char *str, int len, void *payload)
 {
-    prov_repo *r = payload;
+    fetch_auth *a = payload;
     (void)str, (void)len;
-    prov_net__alive(r->guard);
+    prov_net__alive(a->guard);
     return 0;
 }
 
 static int credentials_cb(git_credential **out, const char *url, const char *user_from_url,
                           unsigned int allowed, void *payload)
 {
-    prov_repo *r = payload;
-    prov_net__alive(r->guard);
-    if (++r->auth_attempts > 3) {
+    fetch_auth *a = payload;
+    (void)url;
+    prov_net__alive(a->guard);
+    if (++a->attempts > 3) {
         git_error_set_str(GIT_ERROR_NET, "authentication refused");
         return GIT_EAUTH;
     }
     /* Asked again for what was offered: the remote refused it, and it will not change. */
-    if ((allowed & GIT_CREDENTIAL_SSH_KEY) && r->ssh_key) {
-        if (r->offered_key) {
+    if ((allowed & GIT_CREDENTIAL_SSH_KEY) && a->ssh_key) {
+        if (a->offered_key) {
             git_error_set_str(GIT_ERROR_NET, "the remote refused the SSH key");
             return GIT_EAUTH;
         }
-        r->offered_key = true;
-        return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", r->ssh_pub,
-                                          r->ssh_key, NULL);
+        a->offered_key = true;
+        return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", a->ssh_pub,
+                                          a->ssh_key, NULL);
     }
-    if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && r->token) {
-        if (r->offered_token) {
+    if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && a->token) {
+        if (a->offered_token) {
             git_error_set_str(GIT_ERROR_NET, "the remote refused the token");
             return GIT_EAUTH;
         }
-        r->offered_token = true;
+        a->offered_token = true;
         return git_credential_userpass_plaintext_new(
-            out, user_from_url && *user_from_url ? user_from_url : "x-access-token", r->token);
+            out, user_from_url && *user_from_url ? user_from_url : "x-access-token", a->token);
     }
     if (allowed & GIT_CREDENTIAL_USERNAME)
         return git_credential_username_new(out, user_from_url ? user_from_url : "git");
-    return GIT_PASSTHROUGH;
+    git_error_set_str(GIT_ERROR_NET, "the remote asks who we are and no credentials were given "
+                                     "(SEALGATE_GIT_SSH_KEY for ssh://, "
+                                     "SEALGATE_GIT_TOKEN_FILE for https://)");
+    return GIT_EAUTH;
+}
+
+/* Fetch options whose callbacks answer from auth and keep its guard alive; auth starts a
+ * fresh fetch (nothing offered yet). */
+static void fetch_options(git_fetch_options *opts, fetch_auth *auth)
+{
+    git_fetch_options_init(opts, GIT_FETCH_OPTIONS_VERSION);
+    opts->callbacks.credentials = credentials_cb;
+    opts->callbacks.transfer_progress = transfer_cb;
+    opts->callbacks.sideband_progress = sideband_cb;
+    opts->callbacks.payload = auth;
+    auth->attempts = 0;
+    auth->offered_key = auth->offered_token = false;
 }
 
 /* The local ref the followed branch or tag is fetched into (or read from, for a local repo). */
@@ -398,14 +441,13 @@ static int tracking_ref(prov_repo *r, char *buf, size_t size)
 
 /* Fetch refspecs from url into git under the fetch timeout, through an anonymous remote with
  * url.*.insteadOf ignored: the URL given is the one fetched (the insteadOf lookup also leaks
- * PCRE2 match data in libgit2 1.5). *guard_slot, when given, points at the guard while the
- * fetch runs (the progress callbacks keep it alive). head, when given, receives the remote's
+ * PCRE2 match data in libgit2 1.5). opts come from fetch_options(auth): auth->guard points at
+ * the guard while the fetch runs. head, when given, receives the remote's
  * default branch (left empty when it has none). what names the fetch in errors. The remote
  * is freed before the guard ends: closing its stream still reports to the guard. */
 static int fetch_guarded(git_repository *git, const char *url, const git_strarray *refspecs,
-                         const git_fetch_options *opts, int timeout_ms,
-                         prov_net__guard **guard_slot, git_buf *head, const char *what,
-                         util_error *err)
+                         const git_fetch_options *opts, fetch_auth *auth, int timeout_ms,
+                         git_buf *head, const char *what, util_error *err)
 {
     git_remote_create_options ropts;
     git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
@@ -416,8 +458,7 @@ static int fetch_guarded(git_repository *git, const char *url, const git_strarra
     int rc = prov_net__begin(&guard, timeout_ms, err);
     if (rc < 0)
         return rc;
-    if (guard_slot)
-        *guard_slot = &guard;
+    auth->guard = &guard;
     if (git_remote_create_with_opts(&remote, url, &ropts) < 0 ||
         git_remote_fetch(remote, refspecs, opts, "sealgate fetch") < 0)
         rc = PROV_EFETCH;
@@ -426,8 +467,7 @@ static int fetch_guarded(git_repository *git, const char *url, const git_strarra
     if (rc < 0)            /* before the remote goes: freeing it may overwrite libgit2's message */
         util_error_set(err, PROV_EFETCH, "cannot fetch %s: %s", what, git_msg());
     git_remote_free(remote);
-    if (guard_slot)
-        *guard_slot = NULL;
+    auth->guard = NULL;
     /* libssh2 reports a cut connection as its own error: say what happened instead. */
     if (prov_net__end(&guard) && rc < 0)
         util_error_set(err, PROV_EFETCH, "cannot fetch %s: no answer for %g s (the fetch timeout)",
@@ -445,34 +485,73 @@ static int fetch(prov_repo *r, util_error *err)
     char *specs[] = {spec};
     git_strarray refspecs = {specs, 1};
     git_fetch_options opts;
-    git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
-    opts.callbacks.credentials = credentials_cb;
-    opts.callbacks.transfer_progress = transfer_cb;
-    opts.callbacks.sideband_progress = sideband_cb;
-    opts.callbacks.payload = r;
+    fetch_options(&opts, &r->auth);
     opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
     opts.prune = GIT_FETCH_NO_PRUNE;
-    r->auth_attempts = 0;
-    r->offered_key = r->offered_token = false;
-    return fetch_guarded(r->git, r->url, &refspecs, &opts, r->fetch_timeout_ms, &r->guard, NULL,
+    return fetch_guarded(r->git, r->url, &refspecs, &opts, &r->auth, r->fetch_timeout_ms, NULL,
                          what, err);
 }
 
-int prov_fetch_mirror(git_repository *git, const char *url, int timeout_ms, util_error *err)
+int prov_fetch_mirror(git_repository *git, const char *url, int timeout_ms,
+                      const prov_credentials *creds, util_error *err)
 {
     char *specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
     git_strarray refspecs = {specs, 2};
     char what[1024];
     snprintf(what, sizeof(what), "'%s'", url);
+    fetch_auth auth = {0};
+    if (creds != NULL) {
+        auth.ssh_key = creds->ssh_key;
+        auth.ssh_pub = ssh_pub_beside(creds->ssh_key);
+        auth.token = creds->token.len > 0 ? creds->token.data : NULL;
+    }
+    git_fetch_options opts;
+    fetch_options(&opts, &auth);
     git_buf head = {0};
     int rc = prov_net__register(err);
+    if (rc == 0 && creds != NULL)
+        rc = use_ca_file(creds->ca_file, err);
     if (rc == 0)
-        rc = fetch_guarded(git, url, &refspecs, NULL, timeout_ms, NULL, &head, what, err);
+        rc = fetch_guarded(git, url, &refspecs, &opts, &auth, timeout_ms, &head, what, err);
     /* HEAD follows the remote's default branch, as a clone's would. */
     if (rc == 0 && head.ptr != NULL && git_repository_set_head(git, head.ptr) < 0)
         rc = util_error_set(err, PROV_EFETCH, "cannot fetch %s: %s", what, git_msg());
     git_buf_dispose(&head);
+    free((char *)auth.ssh_pub);
     return rc;
+}
+
+/* ---- credentials ----------------------------------------------------------------------- */
+
+/* An environment variable naming a readable file, or NULL. */
+static const char *env_file(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' && access(v, R_OK) == 0 ? v : NULL;
+}
+
+int prov_credentials_from_env(prov_credentials *out, util_error *err)
+{
+    out->ssh_key = env_file("SEALGATE_GIT_SSH_KEY");
+    out->ca_file = env_file("SEALGATE_GIT_CA_FILE");
+    util_buf_init(&out->token);
+    const char *token_file = env_file("SEALGATE_GIT_TOKEN_FILE");
+    if (token_file == NULL)
+        return 0;
+    int rc = util_file_read(&out->token, token_file, 4096, err);
+    if (rc < 0) {
+        util_buf_release_secret(&out->token);
+        return rc;
+    }
+    while (out->token.len > 0 && (out->token.data[out->token.len - 1] == '\n' ||
+                                  out->token.data[out->token.len - 1] == '\r'))
+        out->token.data[--out->token.len] = '\0';
+    return 0;
+}
+
+void prov_credentials_release(prov_credentials *c)
+{
+    util_buf_release_secret(&c->token);
 }
 
 /* The commit the followed ref names. For an annotated tag, the tag's own name must be the one

@@ -32,6 +32,8 @@ static const char verify_help[] =
     "  --timeout D       for a URL: give up when the remote sends nothing for D\n"
     "                    (default 30s; 500ms, 2m, ...)\n"
     "  --timing          print the in-process verification time to stderr\n"
+    "a URL's credentials come from files, as for `sealgate serve`: SEALGATE_GIT_SSH_KEY (ssh://),\n"
+    "SEALGATE_GIT_TOKEN_FILE (https://) and SEALGATE_GIT_CA_FILE (a private forge's CAs)\n"
     "exit 0: all signed by trusted keys; 1: a commit is refused; 2: usage or input error\n";
 
 typedef struct verify_opts {
@@ -118,7 +120,12 @@ static int open_repo(git_repository **out, const verify_opts *o, char *tmpdir, s
     if (git_repository_init(out, tmpdir, 1) != 0)
         return cli_usage("verify", "cannot make a repository in '%s': %s", tmpdir, git_msg());
     util_error err;
-    if (prov_fetch_mirror(*out, repo, o->timeout_ms, &err) < 0)
+    prov_credentials creds;
+    if (prov_credentials_from_env(&creds, &err) < 0)
+        return cli_usage("verify", "%s", err.msg);
+    int rc = prov_fetch_mirror(*out, repo, o->timeout_ms, &creds, &err);
+    prov_credentials_release(&creds);
+    if (rc < 0)
         return cli_usage("verify", "%s", err.msg);
     return 0;
 }

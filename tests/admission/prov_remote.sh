@@ -5,7 +5,7 @@
 # `git http-backend` behind a Python TLS server that wants the token from
 # SEALGATE_GIT_TOKEN_FILE as the Basic password, its certificate from a test CA handed to
 # libgit2 through SEALGATE_GIT_CA_FILE. Wrong credentials and unknown hosts are refused, the
-# token is never logged.
+# token is never logged. `sealgate verify --repo URL` fetches with the same variables.
 . "$SEALGATE_SOURCE_DIR/tests/lib.sh"
 . "$SEALGATE_SOURCE_DIR/tests/admission/server_lib.sh"
 
@@ -98,6 +98,17 @@ expect_contains "$ready" "\"commit\": \"$DEMO_COMMIT\"" "ssh:// accepts the sign
 grep -q "Accepted publickey for $USER_NAME" "$T/sshd.log" && pass || fail "sshd did not see the key log in"
 stop_server
 
+# verify --repo URL: the same key, the same known_hosts; anonymous, sshd turns it away.
+# libgit2 1.5 leaks the parsed known_hosts on every ssh:// connection (libgit2 #6598, fixed in
+# 1.7), so the leak check is off for these three: its report would replace the exit code.
+ssh_verify() { env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+    "$SEALGATE" verify --repo "$SSH_URL" --trust "$DEMO_TRUST"; }
+SEALGATE_GIT_SSH_KEY="$T/git_key" expect_exit 0 "verify over ssh:// with the key" -- ssh_verify
+expect_exit 2 "verify over ssh:// without a key" -- ssh_verify
+expect_contains "$err" "no credentials were given (SEALGATE_GIT_SSH_KEY" "verify says which credential is missing"
+SEALGATE_GIT_SSH_KEY="$T/stranger_key" expect_exit 2 "verify over ssh:// with a stranger key" -- ssh_verify
+expect_contains "$err" "the remote refused the SSH key" "verify names the refused key"
+
 # A key sshd does not authorize: refused, nothing accepted.
 SEALGATE_GIT_SSH_KEY="$T/stranger_key" start_server "$T/ssh.yaml" "$T/ssh-stranger.log"
 wait_error "the remote refused the SSH key" && pass || fail "unauthorized ssh key refused: $ready"
@@ -143,6 +154,21 @@ SEALGATE_GIT_TOKEN_FILE="$T/bad-token" SEALGATE_GIT_CA_FILE="$T/tls/ca.crt" \
 wait_error "the remote refused the token" && pass || fail "wrong token refused: $ready"
 expect_not_contains "$ready" '"status": "ready"' "wrong token: nothing accepted"
 stop_server
+# verify --repo URL with the token and the CA, then with a wrong token and without the CA.
+SEALGATE_GIT_TOKEN_FILE="$T/git-token" SEALGATE_GIT_CA_FILE="$T/tls/ca.crt" \
+    expect_exit 0 "verify over https:// with the token" -- \
+    "$SEALGATE" verify --repo "$HTTPS_URL" --trust "$DEMO_TRUST"
+SEALGATE_GIT_TOKEN_FILE="$T/bad-token" SEALGATE_GIT_CA_FILE="$T/tls/ca.crt" \
+    expect_exit 2 "verify over https:// with a wrong token" -- \
+    "$SEALGATE" verify --repo "$HTTPS_URL" --trust "$DEMO_TRUST"
+expect_contains "$err" "the remote refused the token" "verify names the refused token"
+expect_not_contains "$err" "ghp_wrong" "verify does not print the token"
+SEALGATE_GIT_TOKEN_FILE="$T/git-token" expect_exit 2 "verify over https:// without the CA" -- \
+    "$SEALGATE" verify --repo "$HTTPS_URL" --trust "$DEMO_TRUST"
+SEALGATE_GIT_CA_FILE="$T/tls/ca.crt" expect_exit 2 "verify over https:// without a token" -- \
+    "$SEALGATE" verify --repo "$HTTPS_URL" --trust "$DEMO_TRUST"
+expect_contains "$err" "no credentials were given" "verify says the token is missing"
+
 grep -q " 401 " "$T/https.log" && pass || fail "the https server never asked for credentials"
 grep -q '"POST /config.git/git-upload-pack' "$T/https.log" && pass || fail "no upload-pack over https"
 for f in "$T"/*.log "$T"/state-*/*; do
