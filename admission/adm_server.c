@@ -41,12 +41,13 @@
 #define SRV_DRAIN_MS 25000
 /* Per-request arena block: most AdmissionReviews evaluate within one. */
 #define SRV_ARENA_BLOCK (32u * 1024)
-/* A body over limits.body is read and dropped before the 413 is sent: answering while the
- * client still sends makes the kernel reset the connection, and the reset swallows the answer
- * (nginx's lingering close, docs/configuration.md "Limits"). The dropping is bounded: up to
- * this many times limits.body (and at least SRV_DISCARD_MIN) in all, for at most
- * SRV_DISCARD_MS; past either the connection is closed without an answer. A Content-Length
- * over the cap is answered at once. */
+/* The body of a refused request (over limits.body, or a wrong path, method or Content-Type)
+ * is read and dropped before the refusal is sent: answering while the client still sends
+ * makes the kernel reset the connection, and the reset swallows the answer (nginx's lingering
+ * close, docs/configuration.md "Limits"). The dropping is bounded: up to this many times
+ * limits.body (and at least SRV_DISCARD_MIN) in all, for at most SRV_DISCARD_MS; past either
+ * the connection is closed without an answer. A Content-Length over the cap is answered at
+ * once. */
 #define SRV_DISCARD_FACTOR 4
 #define SRV_DISCARD_MIN    (8u * 1024 * 1024)
 #define SRV_DISCARD_MS     2000
@@ -106,8 +107,8 @@ enum srv_route { R_NONE, R_VALIDATE, R_MUTATE, R_HEALTHZ, R_READYZ, R_METRICS };
 /* Per request. */
 typedef struct srv_req {
     enum srv_route route;
-    int early_status; /* set when the request was refused before its body */
-    bool too_large;   /* over limits.body: the rest is dropped, the answer is a 413 */
+    int refused; /* the refusal's status (413 over limits.body, 404, 405, 415), answered
+                    once the body is dropped; 0: not refused */
     util_buf body;
     size_t received;     /* body bytes so far */
     uint64_t discard_t0; /* when dropping began */
@@ -392,6 +393,14 @@ static size_t srv_discard_cap(const adm_server *srv)
     return cap > SRV_DISCARD_MIN ? cap : SRV_DISCARD_MIN;
 }
 
+/* The request's Content-Length, 0 when it has none (a chunked body is bounded as it comes). */
+static unsigned long long srv_content_length(struct MHD_Connection *conn)
+{
+    const char *cl =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return cl ? strtoull(cl, NULL, 10) : 0;
+}
+
 static enum srv_route srv_route_of(const char *url)
 {
     static const struct {
@@ -433,24 +442,25 @@ static int srv_first_look(adm_server *srv, struct MHD_Connection *conn, srv_req 
         if (!srv_is_json(
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
             return 415;
-        const char *cl =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
-        if (len <= srv->cfg->limits.body) /* one buffer, not grown piece by piece */
-            return util_buf_reserve(&r->body, (size_t)len) < 0 ? 500 : 0;
-        /* Answering before the body is read makes the kernel reset the connection while the
-         * client still sends, and the client then never sees the 413. So unless the client
-         * waits for "100 Continue" (and will not send), or the body is over the cap, it is
-         * read and dropped, and the 413 follows (SRV_DISCARD_*). */
-        const char *expect =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-        if (expect != NULL || len > srv_discard_cap(srv))
+        unsigned long long len = srv_content_length(conn);
+        if (len > srv->cfg->limits.body)
             return 413;
-        r->too_large = true;
-        r->discard_t0 = util_now_ns();
-        return 0;
+        /* one buffer, not grown piece by piece */
+        return util_buf_reserve(&r->body, (size_t)len) < 0 ? 500 : 0;
     }
     return get ? 0 : 405;
+}
+
+/* Answer a refusal before the body? Only when no body will come: the client waits for
+ * "100 Continue" (and will not send without it), or the body is over the cap (it is not
+ * waited for). Otherwise the body is dropped first (SRV_DISCARD_*). */
+static bool srv_refuse_now(adm_server *srv, struct MHD_Connection *conn, int status)
+{
+    if (status == 500)
+        return true;
+    if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) != NULL)
+        return true;
+    return srv_content_length(conn) > srv_discard_cap(srv);
 }
 
 static enum MHD_Result srv_send_early(adm_server *srv, struct MHD_Connection *conn, srv_req *r,
@@ -498,24 +508,37 @@ static void srv_conn_begin(struct MHD_Connection *conn)
     }
 }
 
-/* Keep dropping an over-limit body? Past the cap or the time bound the connection is closed
- * (libmicrohttpd cannot queue an answer while a body arrives), logged and counted. */
+/* Keep dropping a refused request's body? Past the cap or the time bound the connection is
+ * closed (libmicrohttpd cannot queue an answer while a body arrives), logged and counted. */
 static bool srv_discard_more(adm_server *srv, srv_req *r)
 {
     uint64_t ms = (util_now_ns() - r->discard_t0) / 1000000;
     size_t cap = srv_discard_cap(srv);
     if (r->received <= cap && ms <= SRV_DISCARD_MS)
         return true;
-    char msg[200];
+    char what[64], msg[240];
+    if (r->refused == 413)
+        snprintf(what, sizeof what, "over %zu bytes (limits.body)", srv->cfg->limits.body);
+    else
+        snprintf(what, sizeof what, "of a request refused with %d", r->refused);
     snprintf(msg, sizeof msg,
-             "request body over %zu bytes (limits.body) still arriving after %zu bytes and %llu "
-             "ms: connection closed",
-             srv->cfg->limits.body, r->received, (unsigned long long)ms);
-    bool mutate = r->route == R_MUTATE;
-    srv_log_error(srv, mutate ? "mutate" : "validate", NULL, 413, msg);
-    adm__metrics_request(srv->metrics, mutate ? ADM__EP_MUTATE : ADM__EP_VALIDATE, NULL,
-                         ADM__V_ERROR, util_now_ns() - r->t0);
+             "request body %s still arriving after %zu bytes and %llu ms: connection closed", what,
+             r->received, (unsigned long long)ms);
+    if (r->route == R_VALIDATE || r->route == R_MUTATE) {
+        bool mutate = r->route == R_MUTATE;
+        srv_log_error(srv, mutate ? "mutate" : "validate", NULL, (unsigned)r->refused, msg);
+        adm__metrics_request(srv->metrics, mutate ? ADM__EP_MUTATE : ADM__EP_VALIDATE, NULL,
+                             ADM__V_ERROR, util_now_ns() - r->t0);
+    }
     return false;
+}
+
+/* From now on the request's body is dropped, and status answers it. */
+static void srv_refuse_later(srv_req *r, int status)
+{
+    r->refused = status;
+    r->discard_t0 = util_now_ns();
+    util_buf_release_secret(&r->body);
 }
 
 static enum MHD_Result srv_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -532,9 +555,11 @@ static enum MHD_Result srv_handler(void *cls, struct MHD_Connection *conn, const
         *req_cls = r;
         atomic_fetch_add(&srv->inflight, 1);
         srv_conn_begin(conn);
-        int early = srv_first_look(srv, conn, r, url, method);
-        if (early != 0)
-            return srv_send_early(srv, conn, r, early);
+        int status = srv_first_look(srv, conn, r, url, method);
+        if (status != 0 && srv_refuse_now(srv, conn, status))
+            return srv_send_early(srv, conn, r, status);
+        if (status != 0)
+            srv_refuse_later(r, status);
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -542,15 +567,14 @@ static enum MHD_Result srv_handler(void *cls, struct MHD_Connection *conn, const
         *upload_data_size = 0;
         r->received = r->received <= SIZE_MAX - n ? r->received + n : SIZE_MAX;
         /* A body without Content-Length (chunked) is bounded here. */
-        if (!r->too_large && r->received <= srv->cfg->limits.body)
+        if (!r->refused && r->received <= srv->cfg->limits.body)
             return util_buf_append_secret(&r->body, upload_data, n) < 0 ? MHD_NO : MHD_YES;
-        if (!r->too_large) {
-            r->too_large = true;
-            r->discard_t0 = util_now_ns();
-            util_buf_release_secret(&r->body);
-        }
+        if (!r->refused)
+            srv_refuse_later(r, 413);
         return srv_discard_more(srv, r) ? MHD_YES : MHD_NO;
     }
+    if (r->refused)
+        return srv_send_early(srv, conn, r, r->refused);
     r->t0 = util_now_ns();
     switch (r->route) {
     case R_HEALTHZ: {
@@ -565,8 +589,6 @@ static enum MHD_Result srv_handler(void *cls, struct MHD_Connection *conn, const
     case R_METRICS:
         return srv_metrics(srv, conn);
     default:
-        if (r->too_large)
-            return srv_send_early(srv, conn, r, 413);
         return srv_admit(srv, conn, r);
     }
 }

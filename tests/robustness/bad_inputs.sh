@@ -1,7 +1,8 @@
 # bad_inputs.sh: bad inputs at scale. The real server (TLS on loopback, the bundled packs, a
 # sealing key) and the CLI get every hand-made bad case of corpus/ and every seed of the
 # fuzzers' corpora (replay.py): clear 4xx or exit 2, never a 5xx, reset, hang, signal or
-# sanitizer report; a body over limits.body always gets its 413 (read, never lost to a reset);
+# sanitizer report; a body over limits.body always gets its 413, and a large body sent to a
+# wrong path or with a wrong type its 404/405/415 (read, never lost to a reset);
 # the server stays healthy to the end and drains cleanly on SIGTERM.
 . "$SEALGATE_SOURCE_DIR/tests/lib.sh"
 . "$SEALGATE_SOURCE_DIR/tests/admission/server_lib.sh"
