@@ -442,9 +442,9 @@ static int tracking_ref(prov_repo *r, char *buf, size_t size)
 /* Fetch refspecs from url into git under the fetch timeout, through an anonymous remote with
  * url.*.insteadOf ignored: the URL given is the one fetched (the insteadOf lookup also leaks
  * PCRE2 match data in libgit2 1.5). opts come from fetch_options(auth): auth->guard points at
- * the guard while the fetch runs. head, when given, receives the remote's
- * default branch (left empty when it has none). what names the fetch in errors. The remote
- * is freed before the guard ends: closing its stream still reports to the guard. */
+ * the guard while the fetch runs. head, when given, receives the remote's default branch (left
+ * empty when it has none). what names the fetch in errors. The remote is freed before the
+ * guard ends: closing its stream still reports to the guard. */
 static int fetch_guarded(git_repository *git, const char *url, const git_strarray *refspecs,
                          const git_fetch_options *opts, fetch_auth *auth, int timeout_ms,
                          git_buf *head, const char *what, util_error *err)
